@@ -1,0 +1,344 @@
+"""The embedded default backend: one DuckDB file, no server.
+
+Writes go through :meth:`DuckDBStore.ingest` only, inside one transaction per batch; Arrow data is
+scanned by DuckDB directly (streamed for record-batch readers), so importers never build per-row
+Python objects on the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from learnsight.errors import IngestError, Rejection, StoreError
+from learnsight.store.base import IngestBatch, IngestReport, Store, StoreStats
+from learnsight.store.rebuild import rebuild_statement
+from learnsight.store.schema import (
+    PROFILE_COLUMNS,
+    REQUIRED_PROFILE_COLUMNS,
+    REQUIRED_STATEMENT_COLUMNS,
+    STATEMENT_COLUMNS,
+)
+from learnsight.xapi.vocab import VERB_DISPLAY, VOIDED
+
+MAX_REJECTIONS_KEPT = 10_000
+"""Rejected rows recorded per batch (the count is always exact)."""
+
+_SQL_TYPES = {
+    "id": "UUID",
+    "registration": "UUID",
+    "extensions": "JSON",
+    "raw": "JSON",
+    "attributes": "JSON",
+}
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The schema migrations shipped with the package, as (version, SQL) in order."""
+    folder = resources.files("learnsight.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class DuckDBStore(Store):
+    """A store in one DuckDB file (``:memory:`` for a throw-away store)."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(
+                str(self.path) if self.path is not None else ":memory:",
+                read_only=read_only,
+            )
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open store: {_first_line(exc)}") from exc
+        self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET preserve_insertion_order = false")
+        if not read_only:
+            self.migrate()
+
+    # -- schema -------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if not self.has_table("schema_version"):
+            return 0
+        version = self.scalar("SELECT max(version) FROM schema_version")
+        return int(version) if version is not None else 0
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        """The first column of the first row of a query (``None`` when there is no row)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+        )
+
+    def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; returns the schema version."""
+        current = self.schema_version()
+        for version, sql in migrations():
+            if version <= current:
+                continue
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if version == 1:
+                    self.con.execute(
+                        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                        "applied_at TIMESTAMP NOT NULL)"
+                    )
+                self.con.execute(sql)
+                self.con.execute(
+                    "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version]
+                )
+                self.con.execute(
+                    "INSERT INTO verbs SELECT * FROM (VALUES "
+                    + ", ".join("(?, ?)" for _ in VERB_DISPLAY)
+                    + ") v(verb_id, display) WHERE verb_id NOT IN (SELECT verb_id FROM verbs)",
+                    [x for item in VERB_DISPLAY.items() for x in item],
+                ) if version == 1 else None
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                self.con.execute("ROLLBACK")
+                raise StoreError(f"migration {version:04d} failed: {_first_line(exc)}") from exc
+            current = version
+        return current
+
+    # -- writes -------------------------------------------------------------------------------------
+    def ingest(self, batch: IngestBatch, *, max_rejects: int = 0) -> IngestReport:
+        started = time.perf_counter()
+        started_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        rejections = tuple(batch.rejections)
+        if len(rejections) > max_rejects:
+            shown = "; ".join(str(r) for r in rejections[:3])
+            more = f" (+{len(rejections) - 3} more)" if len(rejections) > 3 else ""
+            raise IngestError(
+                f"{len(rejections)} row(s) rejected, {max_rejects} allowed; nothing was written: "
+                f"{shown}{more}",
+                file=batch.source,
+                rejections=rejections[:1000],
+            )
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            batch_id = int(self.scalar("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches"))
+            written = skipped = profiles_written = 0
+            if batch.statements is not None:
+                written, skipped = self._insert_statements(batch.statements, batch_id)
+            if batch.profiles is not None:
+                profiles_written = self._upsert_profiles(batch.profiles, batch_id)
+            if rejections:
+                kept = rejections[:MAX_REJECTIONS_KEPT]
+                con.executemany(
+                    "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
+                    [[batch_id, r.file, r.line, r.reason] for r in kept],
+                )
+            seconds = time.perf_counter() - started
+            con.execute(
+                "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    batch.kind,
+                    batch.source,
+                    started_at,
+                    batch.rows_read,
+                    written,
+                    skipped,
+                    profiles_written,
+                    len(rejections),
+                    json.dumps(batch.details, default=str),
+                ],
+            )
+            con.execute("COMMIT")
+        except IngestError:
+            con.execute("ROLLBACK")
+            raise
+        except (duckdb.Error, pa.ArrowException, OSError, EOFError, ValueError) as exc:
+            con.execute("ROLLBACK")
+            raise IngestError(
+                f"reading failed, nothing was written: {_first_line(exc)}", file=batch.source
+            ) from exc
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return IngestReport(
+            batch_id=batch_id,
+            kind=batch.kind,
+            source=batch.source,
+            rows_read=batch.rows_read,
+            statements_written=written,
+            statements_skipped=skipped,
+            profiles_written=profiles_written,
+            rejections=rejections,
+            seconds=time.perf_counter() - started,
+            details=batch.details,
+        )
+
+    def _insert_statements(
+        self, data: pa.Table | pa.RecordBatchReader, batch_id: int
+    ) -> tuple[int, int]:
+        names = list(data.schema.names)
+        unknown = [n for n in names if n not in STATEMENT_COLUMNS]
+        missing = [n for n in REQUIRED_STATEMENT_COLUMNS if n not in names]
+        if unknown or missing:
+            raise IngestError(
+                f"importer produced bad statement columns (unknown {unknown}, missing {missing})"
+            )
+        con = self.con
+        offered = [0]
+        con.register("_ingest_src", _counting_reader(data, offered))
+        try:
+            select = ", ".join(_cast(n) for n in names)
+            stored = "" if "stored" in names else ", stored"
+            stored_val = "" if "stored" in names else ", now()::TIMESTAMP"
+            con.execute(
+                f"INSERT INTO statements ({', '.join(names)}{stored}, batch_id) "
+                f"SELECT {select}{stored_val}, {int(batch_id)} FROM _ingest_src s "
+                "WHERE NOT EXISTS (SELECT 1 FROM statements t WHERE t.id = CAST(s.id AS UUID))"
+            )
+        finally:
+            con.unregister("_ingest_src")
+        rows = con.execute(
+            "SELECT count(*), count(*) - count(DISTINCT id) FROM statements WHERE batch_id = ?",
+            [batch_id],
+        ).fetchall()
+        written, dupes = int(rows[0][0]), int(rows[0][1])
+        if dupes:
+            raise IngestError(f"{dupes} statement id(s) occur more than once in the source")
+        skipped = offered[0] - written
+        con.execute(
+            "UPDATE statements SET voided = TRUE WHERE id IN ("
+            "SELECT TRY_CAST(object_id AS UUID) FROM statements "
+            "WHERE batch_id = ? AND verb_id = ? AND object_type = 'StatementRef')",
+            [batch_id, VOIDED],
+        )
+        return written, skipped
+
+    def _upsert_profiles(self, data: pa.Table, batch_id: int) -> int:
+        names = list(data.schema.names)
+        unknown = [n for n in names if n not in PROFILE_COLUMNS]
+        missing = [n for n in REQUIRED_PROFILE_COLUMNS if n not in names]
+        if unknown or missing:
+            raise IngestError(
+                f"importer produced bad profile columns (unknown {unknown}, missing {missing})"
+            )
+        con = self.con
+        con.register("_profile_src", data)
+        try:
+            cols = [*names, *(["course"] if "course" not in names else [])]
+            select = ", ".join(
+                _cast(n) if n != "course" or "course" in names else "''" for n in cols
+            )
+            updates = ", ".join(
+                f"{n} = excluded.{n}" for n in cols if n not in ("actor_key", "course", "source")
+            )
+            con.execute(
+                f"INSERT INTO profiles ({', '.join(cols)}, batch_id) "
+                f"SELECT {select}, {int(batch_id)} FROM _profile_src "
+                f"ON CONFLICT (actor_key, course, source) DO UPDATE SET {updates}"
+                + (", " if updates else "")
+                + "batch_id = excluded.batch_id"
+            )
+        finally:
+            con.unregister("_profile_src")
+        return int(data.num_rows)
+
+    # -- reads --------------------------------------------------------------------------------------
+    def count_statements(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM statements"))
+
+    def get_statement(self, statement_id: str) -> dict[str, Any] | None:
+        cur = self.con.execute(
+            "SELECT s.*, v.display AS verb_display FROM statements s "
+            "LEFT JOIN verbs v USING (verb_id) WHERE s.id = TRY_CAST(? AS UUID)",
+            [statement_id],
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        cols = [d[0] for d in cur.description]
+        return rebuild_statement(dict(zip(cols, rows[0], strict=True)))
+
+    def stats(self) -> StoreStats:
+        con = self.con
+
+        one = self.scalar
+        has_activities = self.has_table("activities")
+        batches_cur = con.execute(
+            "SELECT batch_id, kind, source, finished_at, rows_read, statements_written, "
+            "statements_skipped, profiles_written, rows_rejected FROM ingest_batches ORDER BY batch_id"
+        )
+        bcols = [d[0] for d in batches_cur.description]
+        batches = [dict(zip(bcols, r, strict=True)) for r in batches_cur.fetchall()]
+        return StoreStats(
+            statements=int(one("SELECT count(*) FROM statements")),
+            voided=int(one("SELECT count(*) FROM statements WHERE voided")),
+            actors=int(one("SELECT count(DISTINCT actor_key) FROM statements")),
+            profiles=int(one("SELECT count(DISTINCT actor_key) FROM profiles")),
+            first_ts=one("SELECT min(ts) FROM statements"),
+            last_ts=one("SELECT max(ts) FROM statements"),
+            by_source=[
+                (str(a), int(b))
+                for a, b in con.execute(
+                    "SELECT source, count(*) n FROM statements GROUP BY 1 ORDER BY n DESC"
+                ).fetchall()
+            ],
+            by_verb=[
+                (str(a), int(b))
+                for a, b in con.execute(
+                    "SELECT coalesce(v.display, s.verb_id), count(*) n FROM statements s "
+                    "LEFT JOIN verbs v USING (verb_id) GROUP BY 1 ORDER BY n DESC"
+                ).fetchall()
+            ],
+            by_course=[
+                (a, int(b))
+                for a, b in con.execute(
+                    "SELECT course, count(*) n FROM statements GROUP BY 1 ORDER BY n DESC"
+                ).fetchall()
+            ],
+            batches=batches,
+            rejected_rows=int(one("SELECT coalesce(sum(rows_rejected), 0) FROM ingest_batches")),
+            activities=int(one("SELECT count(*) FROM activities")) if has_activities else None,
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _cast(name: str) -> str:
+    sql_type = _SQL_TYPES.get(name)
+    return f"CAST({name} AS {sql_type}) AS {name}" if sql_type else name
+
+
+def _counting_reader(
+    data: pa.Table | pa.RecordBatchReader, counter: list[int]
+) -> pa.RecordBatchReader:
+    """Stream ``data`` unchanged while counting its rows into ``counter[0]`` (per batch, not row)."""
+    reader = data.to_reader() if isinstance(data, pa.Table) else data
+
+    def batches() -> Any:
+        for b in reader:
+            counter[0] += b.num_rows
+            yield b
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["DuckDBStore", "Rejection", "migrations"]

@@ -1,0 +1,135 @@
+"""Every IRI learnsight writes: verbs, activity types, extensions and sources (one definition each).
+
+ADL and community (tincanapi) vocabulary is used where it exists; learnsight's own terms live under
+:data:`BASE`.  The ``VERB_DISPLAY`` table is also written to the store so statements rebuilt from
+columns carry their verb's display map.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+BASE: Final[str] = "https://learnsight.dev/xapi"
+"""Root of learnsight's own IRIs."""
+
+# --- verbs ----------------------------------------------------------------------------------------
+ADL = "http://adlnet.gov/expapi/verbs/"
+TINCAN = "http://id.tincanapi.com/verb/"
+
+ANSWERED: Final = ADL + "answered"
+ATTEMPTED: Final = ADL + "attempted"
+ATTENDED: Final = ADL + "attended"
+COMMENTED: Final = ADL + "commented"
+COMPLETED: Final = ADL + "completed"
+EXPERIENCED: Final = ADL + "experienced"
+FAILED: Final = ADL + "failed"
+INTERACTED: Final = ADL + "interacted"
+LAUNCHED: Final = ADL + "launched"
+PASSED: Final = ADL + "passed"
+REGISTERED: Final = ADL + "registered"
+SCORED: Final = ADL + "scored"
+ASKED: Final = ADL + "asked"
+RESPONDED: Final = ADL + "responded"
+VOIDED: Final = ADL + "voided"
+SUBMITTED: Final = "http://activitystrea.ms/schema/1.0/submit"
+VIEWED: Final = TINCAN + "viewed"
+REPLIED: Final = TINCAN + "replied"
+FOLLOWED: Final = "http://activitystrea.ms/schema/1.0/follow"
+POSTED: Final = "http://activitystrea.ms/schema/1.0/post"
+WATCHED: Final = "https://w3id.org/xapi/video/verbs/played"
+PREVIEWED: Final = f"{BASE}/verbs/previewed"
+UNREGISTERED: Final = f"{BASE}/verbs/unregistered"
+WITHDREW: Final = f"{BASE}/verbs/withdrew"
+ABSENT: Final = f"{BASE}/verbs/was-absent"
+RAISED_HAND: Final = f"{BASE}/verbs/raised-hand"
+OBSERVED: Final = f"{BASE}/verbs/was-observed"
+TOOK_NOTES: Final = f"{BASE}/verbs/took-notes"
+SWIPED: Final = f"{BASE}/verbs/swiped-card"
+RETURNED: Final = f"{BASE}/verbs/returned-to-dorm"
+BORROWED: Final = f"{BASE}/verbs/borrowed"
+CONNECTED: Final = f"{BASE}/verbs/connected"
+
+VERB_DISPLAY: Final[dict[str, str]] = {
+    ANSWERED: "answered",
+    ATTEMPTED: "attempted",
+    ATTENDED: "attended",
+    COMMENTED: "commented",
+    COMPLETED: "completed",
+    EXPERIENCED: "experienced",
+    FAILED: "failed",
+    INTERACTED: "interacted",
+    LAUNCHED: "launched",
+    PASSED: "passed",
+    REGISTERED: "registered",
+    SCORED: "scored",
+    ASKED: "asked",
+    RESPONDED: "responded",
+    VOIDED: "voided",
+    SUBMITTED: "submitted",
+    VIEWED: "viewed",
+    REPLIED: "replied",
+    FOLLOWED: "followed",
+    POSTED: "posted",
+    WATCHED: "watched",
+    PREVIEWED: "previewed",
+    UNREGISTERED: "unregistered",
+    WITHDREW: "withdrew",
+    ABSENT: "was absent from",
+    RAISED_HAND: "raised hand in",
+    OBSERVED: "was observed in",
+    TOOK_NOTES: "took notes in",
+    SWIPED: "swiped card at",
+    RETURNED: "returned to dorm",
+    BORROWED: "borrowed",
+    CONNECTED: "connected to",
+}
+
+# --- activity types ---------------------------------------------------------------------------------
+ADL_ACT = "http://adlnet.gov/expapi/activities/"
+COURSE: Final = ADL_ACT + "course"
+ASSESSMENT: Final = ADL_ACT + "assessment"
+QUESTION: Final = ADL_ACT + "cmi.interaction"
+LESSON: Final = ADL_ACT + "lesson"
+MEETING: Final = ADL_ACT + "meeting"
+MEDIA: Final = ADL_ACT + "media"
+LINK: Final = ADL_ACT + "link"
+FILE: Final = ADL_ACT + "file"
+MODULE: Final = ADL_ACT + "module"
+VIDEO: Final = "https://w3id.org/xapi/video/activity-type/video"
+DISCUSSION: Final = "http://id.tincanapi.com/activitytype/discussion"
+FORUM_POST: Final = "http://id.tincanapi.com/activitytype/forum-reply"
+BOOK: Final = "http://id.tincanapi.com/activitytype/book"
+HOMEWORK: Final = f"{BASE}/activities/homework"
+CANTEEN: Final = f"{BASE}/activities/canteen"
+DORM_GATE: Final = f"{BASE}/activities/dorm-gate"
+NETWORK: Final = f"{BASE}/activities/network-session"
+VLE_ITEM: Final = f"{BASE}/activities/vle-item"
+CLASS_SESSION: Final = f"{BASE}/activities/class-session"
+
+
+def vle_activity_type(activity_type: str) -> str:
+    """Activity type IRI of an OULAD VLE item type (``resource``, ``oucontent``, ``forumng`` ...)."""
+    return f"{BASE}/activities/vle/{activity_type}"
+
+
+# --- extensions -------------------------------------------------------------------------------------
+EXT: Final = f"{BASE}/extensions/"
+EXT_CLICKS: Final = EXT + "clicks"
+EXT_AMOUNT: Final = EXT + "amount"
+EXT_BYTES: Final = EXT + "bytes"
+EXT_SOURCE: Final = EXT + "source"
+EXT_CONFIDENCE: Final = EXT + "confidence"
+EXT_WEIGHT: Final = EXT + "weight"
+EXT_IS_BANKED: Final = EXT + "is-banked"
+EXT_FULL_LENGTH: Final = EXT + "full-length-seconds"
+
+# --- sources (acquisition devices; context.platform) ---------------------------------------------------
+SOURCE_LMS: Final = "lms"
+SOURCE_CLASSROOM: Final = "classroom"
+SOURCE_CAMERA: Final = "camera"
+SOURCE_CANTEEN: Final = "canteen"
+SOURCE_DORM: Final = "dorm"
+SOURCE_LIBRARY: Final = "library"
+SOURCE_NETWORK: Final = "network"
+SOURCE_REGISTRY: Final = "registry"
+"""Student records office: registrations, final results, grades."""
