@@ -1,0 +1,297 @@
+"""The ``learnsight`` command line (typer).
+
+Every command takes ``--db`` (default: the ``LEARNSIGHT_DB`` setting, else the user data directory).
+Errors are one clear line on stderr and exit code 1; ``learnsight --debug ...`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from learnsight import progress
+from learnsight.errors import LearnsightError
+from learnsight.store import DuckDBStore, IngestReport, open_store
+
+app = typer.Typer(
+    name="learnsight",
+    help="Learning-behaviour analytics on one xAPI event stream.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+ingest_app = typer.Typer(help="Import a source into the store.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+console = Console()
+err_console = Console(stderr=True)
+_state: dict[str, Any] = {"debug": False}
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Store file (DuckDB). Default: $LEARNSIGHT_DB or the user data dir."),
+]
+MaxRejects = Annotated[
+    int,
+    typer.Option(
+        "--max-rejects",
+        help="Rejected rows tolerated (recorded in the store); above it nothing is written.",
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _store(db: Path | None) -> DuckDBStore:
+    return open_store(db)
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        console.print_json(report.to_json())
+        return
+    table = Table(title=f"ingest {report.kind}: {report.source}", show_header=False)
+    table.add_row("rows read", f"{report.rows_read:,}")
+    table.add_row("statements written", f"{report.statements_written:,}")
+    table.add_row("already stored (skipped)", f"{report.statements_skipped:,}")
+    table.add_row("profiles written", f"{report.profiles_written:,}")
+    table.add_row("rows rejected", f"{report.rows_rejected:,}")
+    table.add_row("seconds", f"{report.seconds:.1f}")
+    for key, value in report.details.items():
+        if isinstance(value, int | float | str):
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    for rejection in report.rejections[:20]:
+        err_console.print(f"[yellow]rejected[/] {rejection}")
+    if report.rows_rejected > 20:
+        err_console.print(f"... {report.rows_rejected - 20} more rejected rows (see the store)")
+
+
+def _run_ingest(db: Path | None, as_json: bool, fn: Any, *args: Any, **kwargs: Any) -> None:
+    progress.enable(err_console)
+    try:
+        with _store(db) as store:
+            report = fn(store, *args, **kwargs)
+    finally:
+        progress.disable()
+    _print_report(report, as_json)
+
+
+@ingest_app.command("xapi")
+def ingest_xapi_cmd(
+    path: Annotated[Path, typer.Argument(help="JSON array or JSON Lines of statements (.gz ok).")],
+    db: DbOption = None,
+    max_rejects: MaxRejects = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import xAPI statements, strictly validated."""
+    from learnsight.ingest.xapi_json import ingest_xapi
+
+    _run_ingest(db, as_json, ingest_xapi, path, max_rejects=max_rejects)
+
+
+@ingest_app.command("oulad")
+def ingest_oulad_cmd(
+    path: Annotated[Path, typer.Argument(help="Directory of the 7 OULAD CSVs, or the official zip.")],
+    db: DbOption = None,
+    max_rejects: MaxRejects = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import the Open University Learning Analytics Dataset."""
+    from learnsight.ingest.oulad import ingest_oulad
+
+    _run_ingest(db, as_json, ingest_oulad, path, max_rejects=max_rejects)
+
+
+@ingest_app.command("uci")
+def ingest_uci_cmd(
+    path: Annotated[Path, typer.Argument(help="Folder with student-mat.csv / student-por.csv.")],
+    db: DbOption = None,
+    max_rejects: MaxRejects = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import UCI Student Performance (Math and Portuguese), linking students across courses."""
+    from learnsight.ingest.uci import ingest_uci
+
+    _run_ingest(db, as_json, ingest_uci, path, max_rejects=max_rejects)
+
+
+@ingest_app.command("csv")
+def ingest_csv_cmd(
+    path: Annotated[Path, typer.Argument(help="Any CSV file (.gz ok).")],
+    mapping: Annotated[
+        Path, typer.Option("--mapping", "-m", help="Mapping file (TOML or YAML) or a shipped name.")
+    ],
+    db: DbOption = None,
+    max_rejects: MaxRejects = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import any CSV through a mapping file (see `learnsight ingest mappings`)."""
+    from learnsight.ingest.csv_mapped import ingest_csv
+
+    _run_ingest(db, as_json, ingest_csv, path, mapping, max_rejects=max_rejects)
+
+
+@ingest_app.command("mappings")
+def ingest_mappings_cmd() -> None:
+    """List the example mappings shipped with learnsight."""
+    from learnsight.ingest.csv_mapped import shipped_mappings
+
+    for name, path in shipped_mappings().items():
+        console.print(f"{name}\t{path}")
+
+
+@app.command()
+def simulate(
+    db: DbOption = None,
+    students: Annotated[int, typer.Option(help="Number of students.")] = 1000,
+    courses: Annotated[int, typer.Option(help="Number of courses.")] = 6,
+    weeks: Annotated[int, typer.Option(help="Semester length in weeks.")] = 16,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same campus).")] = 7,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write each source's raw files (CSV/JSONL) here.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Simulate a semester on a synthetic campus and store it."""
+    from learnsight.simulate.campus import CampusConfig, export_sources, simulate_campus, write_campus
+
+    config = CampusConfig(n_students=students, n_courses=courses, n_weeks=weeks, seed=seed)
+    progress.enable(err_console)
+    try:
+        campus = simulate_campus(config)
+        with _store(db) as store:
+            report = write_campus(store, campus)
+        if out is not None:
+            export_sources(campus, out)
+    finally:
+        progress.disable()
+    _print_report(report, as_json)
+
+
+@app.command()
+def activities(
+    db: DbOption = None,
+    gap_minutes: Annotated[
+        float, typer.Option(help="Largest gap (minutes) between events of one activity.")
+    ] = 30.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Group events into activities (same learner, same device type, gaps <= threshold)."""
+    from learnsight.activities import build_activities
+
+    progress.enable(err_console)
+    try:
+        with _store(db) as store:
+            summary = build_activities(store, gap_minutes=gap_minutes)
+    finally:
+        progress.disable()
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict(), default=str))
+        return
+    table = Table(title=f"activities (gap <= {gap_minutes:g} min)")
+    for col in ("source", "activities", "events", "mean events", "mean minutes"):
+        table.add_column(col, justify="right" if col != "source" else "left")
+    for row in summary.by_source:
+        table.add_row(
+            row["source"],
+            f"{row['activities']:,}",
+            f"{row['events']:,}",
+            f"{row['mean_events']:.1f}",
+            f"{row['mean_minutes']:.1f}",
+        )
+    console.print(table)
+    console.print(f"{summary.activities:,} activities from {summary.events:,} events "
+                  f"in {summary.seconds:.1f}s")
+
+
+@app.command()
+def stats(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Counts by source, verb and course; date range; rejected rows."""
+    with _store(db) as store:
+        s = store.stats()
+    if as_json:
+        console.print_json(json.dumps(s.__dict__, default=str))
+        return
+    head = Table(show_header=False, title="store")
+    head.add_row("statements", f"{s.statements:,}")
+    head.add_row("voided", f"{s.voided:,}")
+    head.add_row("learners (actors)", f"{s.actors:,}")
+    head.add_row("learner profiles", f"{s.profiles:,}")
+    head.add_row("first event", str(s.first_ts))
+    head.add_row("last event", str(s.last_ts))
+    head.add_row("rejected rows", f"{s.rejected_rows:,}")
+    head.add_row("activities", "not built" if s.activities is None else f"{s.activities:,}")
+    console.print(head)
+    for title, rows in (("by source", s.by_source), ("by verb", s.by_verb),
+                        ("by course", s.by_course[:30])):
+        t = Table(title=title)
+        t.add_column(title.split()[-1])
+        t.add_column("statements", justify="right")
+        for name, n in rows:
+            t.add_row(str(name), f"{n:,}")
+        console.print(t)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the HTML report and exported files.")] = Path(
+        "out/demo"
+    ),
+    students: Annotated[int, typer.Option(help="Number of simulated students.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Simulate a campus, ingest it, build activities and every later stage; write a report."""
+    from learnsight.demo import run_demo
+
+    progress.enable(err_console)
+    try:
+        result = run_demo(db=db, out=out, students=students, seed=seed)
+    finally:
+        progress.disable()
+    console.print(result.summary_table())
+    console.print(f"[bold green]report:[/] {result.report_path}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning learnsight errors into one line."""
+    try:
+        app(standalone_mode=False)
+    except LearnsightError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print("(run with --debug for the traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
