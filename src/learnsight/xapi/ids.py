@@ -10,7 +10,7 @@ The same id is computed in Python (:func:`deterministic_id`) and inside DuckDB (
 vectorised importers never build per-row Python objects; a test keeps the two in agreement.
 
 >>> str(deterministic_id("oulad", "studentVle", "AAA", "2013J", "28400", "546652", "-10", "4", 1))
-'e1f7d4a0-6c86-5e1b-8bd0-7ab5bd8fbeab'
+'673dc2e6-c546-5b28-88bb-14a3f6f3a68f'
 """
 
 from __future__ import annotations
