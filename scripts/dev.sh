@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One entry point for people and CI:
+#   scripts/dev.sh demo   set everything up, then run the main job (learnsight demo) on the embedded store
+#   scripts/dev.sh test   set everything up, then run ruff, mypy --strict and the whole test suite
+# Set-up is idempotent: a virtual environment in .venv with learnsight installed editable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "learnsight needs Python 3.11+"'
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+stamp=.venv/.learnsight-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  python -m pip install --quiet --upgrade pip
+  python -m pip install --quiet -e '.[dev]'
+  touch "$stamp"
+fi
+
+case "${1:-}" in
+  demo)
+    shift
+    learnsight demo "$@"
+    ;;
+  test)
+    shift
+    ruff check src tests benchmarks
+    mypy
+    python -m pytest -n 2 --doctest-modules src/learnsight tests "$@"
+    ;;
+  *)
+    echo "usage: scripts/dev.sh demo|test [args]" >&2
+    exit 2
+    ;;
+esac
