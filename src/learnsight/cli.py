@@ -71,7 +71,9 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     table.add_row("seconds", f"{report.seconds:.1f}")
     for key, value in report.details.items():
         if isinstance(value, int | float | str):
-            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+            table.add_row(
+                key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)
+            )
     console.print(table)
     for rejection in report.rejections[:20]:
         err_console.print(f"[yellow]rejected[/] {rejection}")
@@ -104,7 +106,9 @@ def ingest_xapi_cmd(
 
 @ingest_app.command("oulad")
 def ingest_oulad_cmd(
-    path: Annotated[Path, typer.Argument(help="Directory of the 7 OULAD CSVs, or the official zip.")],
+    path: Annotated[
+        Path, typer.Argument(help="Directory of the 7 OULAD CSVs, or the official zip.")
+    ],
     db: DbOption = None,
     max_rejects: MaxRejects = 0,
     as_json: JsonFlag = False,
@@ -166,7 +170,12 @@ def simulate(
     as_json: JsonFlag = False,
 ) -> None:
     """Simulate a semester on a synthetic campus and store it."""
-    from learnsight.simulate.campus import CampusConfig, export_sources, simulate_campus, write_campus
+    from learnsight.simulate.campus import (
+        CampusConfig,
+        export_sources,
+        simulate_campus,
+        write_campus,
+    )
 
     config = CampusConfig(n_students=students, n_courses=courses, n_weeks=weeks, seed=seed)
     progress.enable(err_console)
@@ -213,8 +222,10 @@ def activities(
             f"{row['mean_minutes']:.1f}",
         )
     console.print(table)
-    console.print(f"{summary.activities:,} activities from {summary.events:,} events "
-                  f"in {summary.seconds:.1f}s")
+    console.print(
+        f"{summary.activities:,} activities from {summary.events:,} events "
+        f"in {summary.seconds:.1f}s"
+    )
 
 
 @app.command()
@@ -235,8 +246,11 @@ def stats(db: DbOption = None, as_json: JsonFlag = False) -> None:
     head.add_row("rejected rows", f"{s.rejected_rows:,}")
     head.add_row("activities", "not built" if s.activities is None else f"{s.activities:,}")
     console.print(head)
-    for title, rows in (("by source", s.by_source), ("by verb", s.by_verb),
-                        ("by course", s.by_course[:30])):
+    for title, rows in (
+        ("by source", s.by_source),
+        ("by verb", s.by_verb),
+        ("by course", s.by_course[:30]),
+    ):
         t = Table(title=title)
         t.add_column(title.split()[-1])
         t.add_column("statements", justify="right")
@@ -248,9 +262,9 @@ def stats(db: DbOption = None, as_json: JsonFlag = False) -> None:
 @app.command()
 def demo(
     db: DbOption = None,
-    out: Annotated[Path, typer.Option(help="Folder for the HTML report and exported files.")] = Path(
-        "out/demo"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the HTML report and exported files.")
+    ] = Path("out/demo"),
     students: Annotated[int, typer.Option(help="Number of simulated students.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
@@ -267,29 +281,22 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: run the app, turning learnsight errors into one line."""
+    """Entry point: run the app, turning learnsight errors into one line (exit code 1)."""
     try:
-        app(standalone_mode=False)
+        app()
     except LearnsightError as exc:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except (OSError, ValueError) as exc:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
-        err_console.print("(run with --debug for the traceback)")
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

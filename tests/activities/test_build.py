@@ -26,7 +26,9 @@ def _ingest(store: DuckDBStore, events: list[Event], **extra: list[object]) -> l
         {
             "id": ids,
             "actor_key": [e[0] for e in events],
-            "verb_id": extra.pop("verb_id", ["http://adlnet.gov/expapi/verbs/experienced"] * len(events)),
+            "verb_id": extra.pop(
+                "verb_id", ["http://adlnet.gov/expapi/verbs/experienced"] * len(events)
+            ),
             "object_id": extra.pop("object_id", [f"http://x/o{i}" for i in range(len(events))]),
             "object_type": extra.pop("object_type", ["Activity"] * len(events)),
             "ts": pa.array([e[2] for e in events], pa.timestamp("us")),

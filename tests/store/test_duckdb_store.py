@@ -27,8 +27,10 @@ def _statements(n: int, *, start: int = 0) -> pa.Table:
             "verb_id": ["http://adlnet.gov/expapi/verbs/experienced"] * n,
             "object_id": [f"https://x.org/item/{i}" for i in range(start, start + n)],
             "object_type": ["Activity"] * n,
-            "ts": pa.array([dt.datetime(2024, 1, 1) + dt.timedelta(hours=i) for i in range(n)],
-                           pa.timestamp("us")),
+            "ts": pa.array(
+                [dt.datetime(2024, 1, 1) + dt.timedelta(hours=i) for i in range(n)],
+                pa.timestamp("us"),
+            ),
             "source": ["lms"] * n,
             "course": ["https://x.org/course/1"] * n,
             "quantity": [float(i) for i in range(n)],
@@ -87,8 +89,13 @@ def test_failure_mid_stream_leaves_store_unchanged(store: DuckDBStore) -> None:
     reader = pa.RecordBatchReader.from_batches(good.schema, batches())
     with pytest.raises(IngestError, match="nothing was written"):
         store.ingest(
-            IngestBatch("t", "broken.csv", 5, statements=reader, profiles=pa.table(
-                {"actor_key": ["a"], "source": ["x"]}))
+            IngestBatch(
+                "t",
+                "broken.csv",
+                5,
+                statements=reader,
+                profiles=pa.table({"actor_key": ["a"], "source": ["x"]}),
+            )
         )
     assert _snapshot(store) == before
 
@@ -103,8 +110,9 @@ def test_rejections_over_allowance_write_nothing(store: DuckDBStore) -> None:
     assert _snapshot(store) == (0, 0, 0, 0)
     report = store.ingest(batch, max_rejects=2)
     assert report.rows_rejected == 2
-    assert store.con.execute("SELECT file, line, reason FROM rejected_rows ORDER BY line").fetchall() \
-        == [("f.csv", 7, "bad date"), ("f.csv", 9, "bad number")]
+    assert store.con.execute(
+        "SELECT file, line, reason FROM rejected_rows ORDER BY line"
+    ).fetchall() == [("f.csv", 7, "bad date"), ("f.csv", 9, "bad number")]
     assert store.stats().rejected_rows == 2
 
 
@@ -117,20 +125,30 @@ def test_duplicate_ids_in_one_batch_are_refused(store: DuckDBStore) -> None:
 
 def test_bad_importer_columns_are_refused(store: DuckDBStore) -> None:
     with pytest.raises(IngestError, match="unknown"):
-        store.ingest(IngestBatch("t", "x", 1, statements=_statements(1).append_column(
-            "bogus", pa.array([1]))))
+        store.ingest(
+            IngestBatch(
+                "t", "x", 1, statements=_statements(1).append_column("bogus", pa.array([1]))
+            )
+        )
     with pytest.raises(IngestError, match="missing"):
         store.ingest(IngestBatch("t", "x", 1, statements=_statements(1).drop_columns(["ts"])))
 
 
 def test_profiles_upsert(store: DuckDBStore) -> None:
-    profiles = pa.table({"actor_key": ["a", "b"], "source": ["uci", "uci"],
-                         "prior_gpa": [3.0, 2.5], "attributes": ['{"sex": "F"}', '{"sex": "M"}']})
+    profiles = pa.table(
+        {
+            "actor_key": ["a", "b"],
+            "source": ["uci", "uci"],
+            "prior_gpa": [3.0, 2.5],
+            "attributes": ['{"sex": "F"}', '{"sex": "M"}'],
+        }
+    )
     assert store.ingest(IngestBatch("t", "p", 2, profiles=profiles)).profiles_written == 2
     changed = pa.table({"actor_key": ["a"], "source": ["uci"], "prior_gpa": [3.5]})
     store.ingest(IngestBatch("t", "p", 1, profiles=changed))
     rows = store.con.execute(
-        "SELECT actor_key, course, prior_gpa FROM profiles ORDER BY actor_key").fetchall()
+        "SELECT actor_key, course, prior_gpa FROM profiles ORDER BY actor_key"
+    ).fetchall()
     assert rows == [("a", "", 3.5), ("b", "", 2.5)]
 
 
@@ -143,7 +161,9 @@ def test_get_statement_rebuilds_tabular_rows(store: DuckDBStore) -> None:
     assert statement["actor"]["account"] == {"homePage": "https://x.org", "name": "0"}
     assert statement["verb"]["display"] == {"en-US": "experienced"}
     assert statement["result"]["score"] == {"raw": 50.0, "min": 0.0, "max": 100.0}
-    assert statement["context"]["contextActivities"]["grouping"][0]["id"] == "https://x.org/course/1"
+    assert (
+        statement["context"]["contextActivities"]["grouping"][0]["id"] == "https://x.org/course/1"
+    )
     assert statement["timestamp"] == "2024-01-01T00:00:00.000Z"
     assert store.get_statement(str(uuid.uuid4())) is None
     assert store.get_statement("not-a-uuid") is None
@@ -160,8 +180,6 @@ def test_read_only_store_cannot_be_created(tmp_path: Path) -> None:
 @given(st.lists(st.one_of(st.none(), st.text(max_size=20), st.integers()), min_size=1, max_size=6))
 def test_uuid5_sql_matches_python(parts: list[object]) -> None:
     con = duckdb.connect()
-    literals = [
-        "NULL" if p is None else ("'" + str(p).replace("'", "''") + "'") for p in parts
-    ]
+    literals = ["NULL" if p is None else ("'" + str(p).replace("'", "''") + "'") for p in parts]
     [(sql_id,)] = con.execute("SELECT " + uuid5_sql(literals)).fetchall()
     assert sql_id == deterministic_id(*parts)

@@ -123,7 +123,7 @@ def build_activities(store: DuckDBStore, *, gap_minutes: float = 30.0) -> Activi
         "SELECT source, count(*), sum(n_events), avg(n_events), "
         "avg(epoch(end_ts - start_ts)) / 60 FROM activities GROUP BY source ORDER BY 2 DESC"
     ).fetchall()
-    by_source = [
+    by_source: list[dict[str, Any]] = [
         {
             "source": str(r[0]),
             "activities": int(r[1]),

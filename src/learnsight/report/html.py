@@ -34,8 +34,11 @@ def table_html(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         if isinstance(value, int):
             return f'<td class="num">{value:,}</td>'
         if isinstance(value, float):
-            return f'<td class="num">{value:,.3g}</td>' if abs(value) < 1000 else \
-                f'<td class="num">{value:,.0f}</td>'
+            return (
+                f'<td class="num">{value:,.3g}</td>'
+                if abs(value) < 1000
+                else f'<td class="num">{value:,.0f}</td>'
+            )
         return f"<td>{html.escape(str(value))}</td>"
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)

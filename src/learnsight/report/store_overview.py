@@ -29,8 +29,14 @@ def add_store_overview(report: HtmlReport, store: DuckDBStore) -> None:
         ["batch", "kind", "source", "rows read", "written", "skipped", "profiles", "rejected"],
         [
             (
-                b["batch_id"], b["kind"], b["source"], b["rows_read"], b["statements_written"],
-                b["statements_skipped"], b["profiles_written"], b["rows_rejected"],
+                b["batch_id"],
+                b["kind"],
+                b["source"],
+                b["rows_read"],
+                b["statements_written"],
+                b["statements_skipped"],
+                b["profiles_written"],
+                b["rows_rejected"],
             )
             for b in s.batches
         ],
@@ -43,10 +49,14 @@ def add_store_overview(report: HtmlReport, store: DuckDBStore) -> None:
     for source in sorted({r[1] for r in weekly}):
         pts = [(r[0], r[2]) for r in weekly if r[1] == source]
         fig.add_trace(go.Bar(x=[p[0] for p in pts], y=[p[1] for p in pts], name=source))
-    fig.update_layout(barmode="stack", height=380, margin={"t": 20}, xaxis_title="week",
-                      yaxis_title="events")
-    report.add_figure("Events per week by source", fig,
-                      "Every trace is an xAPI statement; colours are acquisition devices.")
+    fig.update_layout(
+        barmode="stack", height=380, margin={"t": 20}, xaxis_title="week", yaxis_title="events"
+    )
+    report.add_figure(
+        "Events per week by source",
+        fig,
+        "Every trace is an xAPI statement; colours are acquisition devices.",
+    )
     courses = store.con.execute(
         "SELECT course, count(*) n, count(DISTINCT actor_key) learners FROM statements "
         "WHERE course IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT 60"
@@ -61,13 +71,24 @@ def add_store_overview(report: HtmlReport, store: DuckDBStore) -> None:
             "GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
         fig2 = go.Figure(
-            go.Bar(x=[r[0] for r in rows], y=[r[3] for r in rows], name="median minutes",
-                   error_y={"type": "data", "symmetric": False,
-                            "array": [r[4] - r[3] for r in rows], "arrayminus": [0] * len(rows)})
+            go.Bar(
+                x=[r[0] for r in rows],
+                y=[r[3] for r in rows],
+                name="median minutes",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r[4] - r[3] for r in rows],
+                    "arrayminus": [0] * len(rows),
+                },
+            )
         )
         fig2.update_layout(height=340, margin={"t": 20}, yaxis_title="minutes (median, bar to p90)")
-        report.add_figure("Activity length by device", fig2,
-                          "An activity is a run of one learner's events on one device type.")
+        report.add_figure(
+            "Activity length by device",
+            fig2,
+            "An activity is a run of one learner's events on one device type.",
+        )
         report.add_table(
             "Activities by device",
             ["source", "activities", "mean events", "median minutes", "p90 minutes"],

@@ -83,7 +83,9 @@ class DuckDBStore(Store):
 
     def has_table(self, name: str) -> bool:
         return bool(
-            self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            )
         )
 
     def migrate(self) -> int:
@@ -141,11 +143,21 @@ class DuckDBStore(Store):
                 profiles_written = self._upsert_profiles(batch.profiles, batch_id)
             if rejections:
                 kept = rejections[:MAX_REJECTIONS_KEPT]
-                con.executemany(
-                    "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
-                    [[batch_id, r.file, r.line, r.reason] for r in kept],
+                rejected = pa.table(
+                    {
+                        "file": pa.array([r.file for r in kept], pa.string()),
+                        "line": pa.array([r.line for r in kept], pa.int64()),
+                        "reason": pa.array([r.reason for r in kept], pa.string()),
+                    }
                 )
-            seconds = time.perf_counter() - started
+                con.register("_rejected_src", rejected)
+                try:
+                    con.execute(
+                        f"INSERT INTO rejected_rows SELECT {int(batch_id)}, file, line, reason "
+                        "FROM _rejected_src"
+                    )
+                finally:
+                    con.unregister("_rejected_src")
             con.execute(
                 "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
                 [

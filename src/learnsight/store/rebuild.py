@@ -72,8 +72,12 @@ def rebuild_statement(row: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     score = {
         k: row[c]
-        for k, c in (("scaled", "score_scaled"), ("raw", "score_raw"), ("min", "score_min"),
-                     ("max", "score_max"))
+        for k, c in (
+            ("scaled", "score_scaled"),
+            ("raw", "score_raw"),
+            ("min", "score_min"),
+            ("max", "score_max"),
+        )
         if row.get(c) is not None
     }
     if score:
@@ -92,8 +96,9 @@ def rebuild_statement(row: dict[str, Any]) -> dict[str, Any]:
         context["registration"] = str(row["registration"])
     if row.get("course"):
         context["contextActivities"] = {
-            "grouping": [{"objectType": "Activity", "id": row["course"],
-                          "definition": {"type": COURSE}}]
+            "grouping": [
+                {"objectType": "Activity", "id": row["course"], "definition": {"type": COURSE}}
+            ]
         }
     if ext.get("context"):
         context["extensions"] = ext["context"]
