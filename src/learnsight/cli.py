@@ -268,7 +268,10 @@ def demo(
     students: Annotated[int, typer.Option(help="Number of simulated students.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Simulate a campus, ingest it, build activities and every later stage; write a report."""
+    """Simulate a campus, ingest it, build activities and every later stage; write a report.
+
+    The store defaults to OUT/demo.duckdb so the demo never touches your own store.
+    """
     from learnsight.demo import run_demo
 
     progress.enable(err_console)

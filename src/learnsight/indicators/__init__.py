@@ -1,0 +1,1 @@
+"""Behaviour indicators per student and course (SPEC §2)."""
