@@ -183,3 +183,19 @@ def test_uuid5_sql_matches_python(parts: list[object]) -> None:
     literals = ["NULL" if p is None else ("'" + str(p).replace("'", "''") + "'") for p in parts]
     [(sql_id,)] = con.execute("SELECT " + uuid5_sql(literals)).fetchall()
     assert sql_id == deterministic_id(*parts)
+
+
+def test_old_store_is_migrated_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with open_store(path) as store:
+        store.ingest(IngestBatch("t", "src", 3, statements=_statements(3)))
+        # Turn it back into a version-1 store.
+        store.con.execute("DROP TABLE activities")
+        store.con.execute("DROP TABLE derived_builds")
+        store.con.execute("DELETE FROM schema_version WHERE version > 1")
+        store.con.execute("DELETE FROM verbs")
+    with open_store(path) as store:
+        assert store.schema_version() == migrations()[-1][0]
+        assert store.has_table("activities")
+        assert store.count_statements() == 3
+        assert store.scalar("SELECT count(*) FROM verbs") > 10

@@ -105,18 +105,20 @@ class DuckDBStore(Store):
                 self.con.execute(
                     "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version]
                 )
-                self.con.execute(
-                    "INSERT INTO verbs SELECT * FROM (VALUES "
-                    + ", ".join("(?, ?)" for _ in VERB_DISPLAY)
-                    + ") v(verb_id, display) WHERE verb_id NOT IN (SELECT verb_id FROM verbs)",
-                    [x for item in VERB_DISPLAY.items() for x in item],
-                ) if version == 1 else None
                 self.con.execute("COMMIT")
             except duckdb.Error as exc:
                 self.con.execute("ROLLBACK")
                 raise StoreError(f"migration {version:04d} failed: {_first_line(exc)}") from exc
             current = version
+        self._sync_verbs()
         return current
+
+    def _sync_verbs(self) -> None:
+        """Add display names of verbs the vocabulary gained since the store was created."""
+        known = {row[0] for row in self.con.execute("SELECT verb_id FROM verbs").fetchall()}
+        missing = [(v, d) for v, d in VERB_DISPLAY.items() if v not in known]
+        if missing:
+            self.con.executemany("INSERT INTO verbs VALUES (?, ?)", missing)
 
     # -- writes -------------------------------------------------------------------------------------
     def ingest(self, batch: IngestBatch, *, max_rejects: int = 0) -> IngestReport:
