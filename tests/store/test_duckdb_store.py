@@ -199,3 +199,20 @@ def test_old_store_is_migrated_on_open(tmp_path: Path) -> None:
         assert store.has_table("activities")
         assert store.count_statements() == 3
         assert store.scalar("SELECT count(*) FROM verbs") > 10
+
+
+def test_courses_upsert(store: DuckDBStore) -> None:
+    courses = pa.table(
+        {
+            "course": ["https://x.org/course/1"],
+            "code": ["C1"],
+            "start_ts": pa.array([dt.datetime(2024, 9, 2)], pa.timestamp("us")),
+            "length_days": pa.array([112], pa.int32()),
+            "source": ["test"],
+        }
+    )
+    store.ingest(IngestBatch("t", "c", 1, courses=courses))
+    store.ingest(IngestBatch("t", "c", 1, courses=courses.set_column(1, "code", pa.array(["C1b"]))))
+    assert store.con.execute("SELECT code, start_ts, length_days FROM courses").fetchall() == [
+        ("C1b", dt.datetime(2024, 9, 2), 112)
+    ]

@@ -28,6 +28,7 @@ class IngestBatch:
     rows_read: int
     statements: pa.Table | pa.RecordBatchReader | None = None
     profiles: pa.Table | None = None
+    courses: pa.Table | None = None
     rejections: Sequence[Rejection] = ()
     details: dict[str, Any] = field(default_factory=dict)
 

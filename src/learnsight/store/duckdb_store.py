@@ -20,6 +20,8 @@ from learnsight.errors import IngestError, Rejection, StoreError
 from learnsight.store.base import IngestBatch, IngestReport, Store, StoreStats
 from learnsight.store.rebuild import rebuild_statement
 from learnsight.store.schema import (
+    COURSE_COLUMNS,
+    REQUIRED_COURSE_COLUMNS,
     PROFILE_COLUMNS,
     REQUIRED_PROFILE_COLUMNS,
     REQUIRED_STATEMENT_COLUMNS,
@@ -143,6 +145,8 @@ class DuckDBStore(Store):
                 written, skipped = self._insert_statements(batch.statements, batch_id)
             if batch.profiles is not None:
                 profiles_written = self._upsert_profiles(batch.profiles, batch_id)
+            if batch.courses is not None:
+                self._upsert_courses(batch.courses, batch_id)
             if rejections:
                 kept = rejections[:MAX_REJECTIONS_KEPT]
                 rejected = pa.table(
@@ -268,6 +272,26 @@ class DuckDBStore(Store):
         finally:
             con.unregister("_profile_src")
         return int(data.num_rows)
+
+    def _upsert_courses(self, data: pa.Table, batch_id: int) -> None:
+        names = list(data.schema.names)
+        unknown = [n for n in names if n not in COURSE_COLUMNS]
+        missing = [n for n in REQUIRED_COURSE_COLUMNS if n not in names]
+        if unknown or missing:
+            raise IngestError(
+                f"importer produced bad course columns (unknown {unknown}, missing {missing})"
+            )
+        con = self.con
+        con.register("_course_src", data)
+        try:
+            updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "course")
+            con.execute(
+                f"INSERT INTO courses ({', '.join(names)}, batch_id) "
+                f"SELECT {', '.join(names)}, {int(batch_id)} FROM _course_src "
+                f"ON CONFLICT (course) DO UPDATE SET {updates}, batch_id = excluded.batch_id"
+            )
+        finally:
+            con.unregister("_course_src")
 
     # -- reads --------------------------------------------------------------------------------------
     def count_statements(self) -> int:

@@ -62,5 +62,17 @@ PROFILE_COLUMNS: Final[dict[str, pa.DataType]] = {
 
 REQUIRED_PROFILE_COLUMNS: Final[tuple[str, ...]] = ("actor_key", "source")
 
+COURSE_COLUMNS: Final[dict[str, pa.DataType]] = {
+    "course": pa.string(),
+    "code": pa.string(),
+    "title": pa.string(),
+    "start_ts": pa.timestamp("us"),
+    "length_days": pa.int32(),
+    "source": pa.string(),
+}
+"""Columns an importer may provide for ``courses`` (the course calendar)."""
+
+REQUIRED_COURSE_COLUMNS: Final[tuple[str, ...]] = ("course", "code", "source")
+
 STATEMENT_SCHEMA: Final[pa.Schema] = pa.schema(list(STATEMENT_COLUMNS.items()))
 PROFILE_SCHEMA: Final[pa.Schema] = pa.schema(list(PROFILE_COLUMNS.items()))
