@@ -192,6 +192,7 @@ def test_old_store_is_migrated_on_open(tmp_path: Path) -> None:
         # Turn it back into a version-1 store.
         store.con.execute("DROP TABLE activities")
         store.con.execute("DROP TABLE derived_builds")
+        store.con.execute("DROP TABLE courses")
         store.con.execute("DELETE FROM schema_version WHERE version > 1")
         store.con.execute("DELETE FROM verbs")
     with open_store(path) as store:
