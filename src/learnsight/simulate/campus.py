@@ -1,0 +1,203 @@
+"""The synthetic campus: one seeded semester of statements from every source, and its ground truth.
+
+>>> campus = simulate_campus(CampusConfig(n_students=20, n_courses=2, n_weeks=2, seed=1))
+>>> sorted(campus.counts_by_source())
+['camera', 'canteen', 'classroom', 'dorm', 'library', 'lms', 'network', 'registry']
+
+The generative model is documented where it is implemented: latent traits and weekly effort in
+:mod:`~learnsight.simulate.traits`, the timetable and every IRI in
+:mod:`~learnsight.simulate.timetable`, then :mod:`~learnsight.simulate.classroom`,
+:mod:`~learnsight.simulate.lms`, :mod:`~learnsight.simulate.campus_life` and
+:mod:`~learnsight.simulate.grades`; every rate is a field of :class:`CampusConfig`.
+
+Each part draws from its own random stream ``default_rng([seed, part])``, so the same seed gives
+identical tables and changing one part's parameters leaves the other parts' draws unchanged.
+
+Extensions convention: ``extensions`` is ``{"result": {...}, "context": {...}}`` as in
+:mod:`learnsight.store.rebuild`.  Facts about the *object* (a video's ``EXT_FULL_LENGTH``, a book's
+category/author/title, a terminal, gate or access point, a thread's author, a resource's level) are
+**context** extensions; facts about the *outcome* (lateness, expression, a loan's return time, the
+exam kind and outcome class) are **result** extensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from learnsight import progress
+from learnsight.simulate.campus_life import CATEGORIES, course_category, simulate_campus_life
+from learnsight.simulate.classroom import simulate_classroom
+from learnsight.simulate.config import CampusConfig
+from learnsight.simulate.export import export_sources
+from learnsight.simulate.frame import Events, to_table, with_ids
+from learnsight.simulate.grades import (
+    GENDERS,
+    MAJORS,
+    OUTCOMES,
+    draw_background,
+    draw_scores,
+    profile_table,
+    registry_events,
+)
+from learnsight.simulate.lms import simulate_lms
+from learnsight.simulate.timetable import (
+    WEEKDAY_NAMES,
+    actor_keys,
+    course_ids,
+    course_iri,
+    draw_timetable,
+    student_ids,
+)
+from learnsight.simulate.traits import draw_population
+from learnsight.store.base import IngestBatch, IngestReport, Store
+
+_STREAMS: Final = {
+    "traits": 1,
+    "timetable": 2,
+    "classroom": 3,
+    "lms": 4,
+    "campus_life": 5,
+    "grades": 6,
+    "background": 7,
+}
+
+
+@dataclass(frozen=True)
+class Campus:
+    """A simulated semester: statements and profiles for the store, plus the ground truth.
+
+    ``traits`` has one row per enrolment (student × course taken): the student's latent traits,
+    the course's difficulty, the student's interest and mean weekly effort in it, the standardised
+    true linear predictor ``eta``, the mid-term and final scores and the outcome class.
+    ``students`` has one row per student, ``courses`` one per course (difficulty, timetable).
+    """
+
+    config: CampusConfig
+    statements: pa.Table
+    profiles: pa.Table
+    traits: pa.Table
+    students: pa.Table
+    courses: pa.Table
+
+    def counts_by_source(self) -> dict[str, int]:
+        """Number of statements of each source."""
+        counts = pc.value_counts(self.statements.column("source")).to_pylist()
+        return {str(c["values"]): int(c["counts"]) for c in sorted(counts, key=lambda x: x["values"])}
+
+
+def _rng(config: CampusConfig, part: str) -> np.random.Generator:
+    return np.random.default_rng([config.seed, _STREAMS[part]])
+
+
+def simulate_campus(config: CampusConfig) -> Campus:
+    """Simulate one semester (see module docstring); deterministic in ``config``."""
+    with progress.task("simulating campus", total=6) as advance:
+        pop = draw_population(config, _rng(config, "traits"))
+        tt = draw_timetable(config, _rng(config, "timetable"))
+        scores = draw_scores(config, pop, _rng(config, "grades"))
+        background = draw_background(pop, _rng(config, "background"))
+        advance(1)
+        steps: list[Callable[[], list[Events]]] = [
+            lambda: simulate_classroom(config, pop, tt, _rng(config, "classroom")),
+            lambda: simulate_lms(config, pop, tt, _rng(config, "lms")),
+            lambda: simulate_campus_life(config, pop, _rng(config, "campus_life")),
+            lambda: registry_events(config, scores),
+        ]
+        actors = actor_keys(config.n_students)
+        courses = pa.array([course_iri(c) for c in course_ids(config.n_courses)])
+        tables: list[pa.Table] = []
+        for step in steps:
+            tables.extend(to_table(ev, actors, courses) for ev in step())
+            advance(1)
+        statements = with_ids(pa.concat_tables(tables), config.seed)
+        advance(1)
+
+    sids = student_ids(config.n_students)
+    cids = course_ids(config.n_courses)
+    s, c = scores.student, scores.course
+    traits = pa.table(
+        {
+            "student_id": pa.array(sids).take(pa.array(s)),
+            "actor_key": actors.take(pa.array(s)),
+            "course_id": pa.array(cids).take(pa.array(c)),
+            "course": courses.take(pa.array(c)),
+            "ability": pop.ability[s],
+            "diligence": pop.diligence[s],
+            "regularity": pop.regularity[s],
+            "sociability": pop.sociability[s],
+            "interest": pop.interest[s, c],
+            "difficulty": pop.difficulty[c],
+            "effort": pop.effort[s, c, :].mean(axis=1),
+            "eta": scores.eta,
+            "midterm": scores.midterm,
+            "final": scores.final,
+            "outcome": pa.array(list(OUTCOMES)).take(pa.array(scores.outcome)),
+        }
+    )
+    students = pa.table(
+        {
+            "student_id": pa.array(sids),
+            "actor_key": actors,
+            "ability": pop.ability,
+            "diligence": pop.diligence,
+            "regularity": pop.regularity,
+            "sociability": pop.sociability,
+            "study_hour": pop.study_hour,
+            "building": pa.array([f"B{b + 1}" for b in pop.building.tolist()]),
+            "prior_gpa": background.prior_gpa,
+            "retakes": background.retakes,
+            "make_up_exams": background.make_up_exams,
+            "gender": pa.array(list(GENDERS)).take(pa.array(background.gender)),
+            "major": pa.array(list(MAJORS)).take(pa.array(background.major)),
+        }
+    )
+    categories = course_category(np.arange(config.n_courses))
+    course_table = pa.table(
+        {
+            "course_id": pa.array(cids),
+            "course": courses,
+            "difficulty": pop.difficulty,
+            "category": pa.array([CATEGORIES[k] for k in categories.tolist()]),
+            "weekdays": pa.array(["/".join(WEEKDAY_NAMES[d] for d in pair) for pair in tt.days.tolist()]),
+            "start_time": pa.array([f"{h:02d}:00" for h in tt.hours.tolist()]),
+            "enrolled": pop.enrolled.sum(axis=0),
+        }
+    )
+    return Campus(
+        config=config,
+        statements=statements,
+        profiles=profile_table(pop, background),
+        traits=traits,
+        students=students,
+        courses=course_table,
+    )
+
+
+def write_campus(store: Store, campus: Campus) -> IngestReport:
+    """Ingest the campus's statements and profiles in one atomic, idempotent batch."""
+    cfg = campus.config
+    batch = IngestBatch(
+        kind="simulate",
+        source=f"simulate(seed={cfg.seed}, {cfg.n_students}x{cfg.n_courses}x{cfg.n_weeks})",
+        rows_read=campus.statements.num_rows,
+        statements=campus.statements,
+        profiles=campus.profiles,
+        details={
+            "seed": cfg.seed,
+            "n_students": cfg.n_students,
+            "n_courses": cfg.n_courses,
+            "n_weeks": cfg.n_weeks,
+            "statements_by_source": campus.counts_by_source(),
+        },
+    )
+    with progress.task("writing campus to store"):
+        return store.ingest(batch)
+
+
+__all__ = ["Campus", "CampusConfig", "export_sources", "simulate_campus", "write_campus"]
