@@ -20,7 +20,12 @@ from learnsight.ingest.csv_mapped import ingest_csv
 from learnsight.ingest.xapi_json import ingest_xapi
 from learnsight.report import HtmlReport
 from learnsight.report.store_overview import add_store_overview
-from learnsight.simulate.campus import CampusConfig, export_sources, simulate_campus
+from learnsight.simulate.campus import (
+    CampusConfig,
+    course_calendar,
+    export_sources,
+    simulate_campus,
+)
 from learnsight.store import IngestBatch, IngestReport, StoreStats, open_store
 
 CSV_MAPPINGS: dict[str, str] = {
@@ -75,9 +80,7 @@ def run_demo(
     db = db or out / "demo.duckdb"
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    campus = simulate_campus(
-        CampusConfig(n_students=students, n_courses=courses, n_weeks=weeks, seed=seed)
-    )
+    campus = simulate_campus(CampusConfig(n_students=students, n_courses=courses, n_weeks=weeks, seed=seed))
     timings["simulate"] = time.perf_counter() - t
     t = time.perf_counter()
     files = export_sources(campus, out / "sources")
@@ -95,6 +98,7 @@ def run_demo(
                     source=f"simulated campus (seed {seed})",
                     rows_read=profiles.num_rows,
                     profiles=profiles,
+                    courses=course_calendar(campus),
                 )
             )
         )

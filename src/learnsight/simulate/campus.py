@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 import numpy as np
@@ -179,6 +180,32 @@ def simulate_campus(config: CampusConfig) -> Campus:
     )
 
 
+def course_calendar(campus: Campus) -> pa.Table:
+    """The campus's courses in the store's ``courses`` layout (all start on the semester's Monday)."""
+    cfg = campus.config
+    n = campus.courses.num_rows
+    start = datetime.combine(cfg.start, datetime.min.time())
+    return pa.table(
+        {
+            "course": campus.courses.column("course"),
+            "code": campus.courses.column("course_id"),
+            "title": pa.array(
+                [
+                    f"{cid} ({cat})"
+                    for cid, cat in zip(
+                        campus.courses.column("course_id").to_pylist(),
+                        campus.courses.column("category").to_pylist(),
+                        strict=True,
+                    )
+                ]
+            ),
+            "start_ts": pa.array([start] * n, pa.timestamp("us")),
+            "length_days": pa.array([7 * cfg.n_weeks] * n, pa.int32()),
+            "source": pa.array(["simulate"] * n),
+        }
+    )
+
+
 def write_campus(store: Store, campus: Campus) -> IngestReport:
     """Ingest the campus's statements and profiles in one atomic, idempotent batch."""
     cfg = campus.config
@@ -188,6 +215,7 @@ def write_campus(store: Store, campus: Campus) -> IngestReport:
         rows_read=campus.statements.num_rows,
         statements=campus.statements,
         profiles=campus.profiles,
+        courses=course_calendar(campus),
         details={
             "seed": cfg.seed,
             "n_students": cfg.n_students,
@@ -200,4 +228,11 @@ def write_campus(store: Store, campus: Campus) -> IngestReport:
         return store.ingest(batch)
 
 
-__all__ = ["Campus", "CampusConfig", "export_sources", "simulate_campus", "write_campus"]
+__all__ = [
+    "Campus",
+    "CampusConfig",
+    "course_calendar",
+    "export_sources",
+    "simulate_campus",
+    "write_campus",
+]
