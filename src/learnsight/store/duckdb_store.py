@@ -21,8 +21,8 @@ from learnsight.store.base import IngestBatch, IngestReport, Store, StoreStats
 from learnsight.store.rebuild import rebuild_statement
 from learnsight.store.schema import (
     COURSE_COLUMNS,
-    REQUIRED_COURSE_COLUMNS,
     PROFILE_COLUMNS,
+    REQUIRED_COURSE_COLUMNS,
     REQUIRED_PROFILE_COLUMNS,
     REQUIRED_STATEMENT_COLUMNS,
     STATEMENT_COLUMNS,
