@@ -4,6 +4,8 @@ Environment variables use the ``LEARNSIGHT_`` prefix:
 
 ``LEARNSIGHT_DB``
     The embedded DuckDB store file (default: ``learnsight.duckdb`` in the user's data directory).
+``LEARNSIGHT_MEMORY_LIMIT``
+    DuckDB memory limit for the store connection (default ``2GB``; larger work spills to disk).
 ``LEARNSIGHT_DATA``
     The folder with the shared real datasets (default: ``../shared/datasets`` beside the project
     checkout, else relative to the working directory).
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     db: Path = Field(default_factory=default_db_path)
     data: Path = Field(default_factory=_default_data_dir)
     activity_gap_minutes: float = 30.0
+    memory_limit: str = "2GB"
+    """DuckDB memory limit of the store's connection (it spills to disk beyond it)."""
 
 
 def get_settings() -> Settings:

@@ -68,6 +68,9 @@ class DuckDBStore(Store):
             raise StoreError(f"{path}: cannot open store: {_first_line(exc)}") from exc
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = false")
+        from learnsight.settings import get_settings
+
+        self.con.execute(f"SET memory_limit = '{_memory_limit(get_settings().memory_limit)}'")
         if not read_only:
             self.migrate()
 
@@ -353,6 +356,15 @@ class DuckDBStore(Store):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _memory_limit(text: str) -> str:
+    """Validate a DuckDB memory limit such as ``2GB`` or ``512MiB`` (it is spliced into SQL)."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip()):
+        raise StoreError(f"LEARNSIGHT_MEMORY_LIMIT: expected a size such as 2GB, got {text!r}")
+    return text.strip()
 
 
 def _cast(name: str) -> str:

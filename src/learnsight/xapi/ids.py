@@ -45,10 +45,11 @@ def uuid5_sql(parts_sql: Sequence[str]) -> str:
     The expression yields a ``UUID``.
     """
     joined = " || chr(31) || ".join(f"coalesce(CAST(({p}) AS VARCHAR), '')" for p in parts_sql)
-    digest = f"sha1(from_hex('{NAMESPACE.hex}') || encode({joined}))"
+    # The digest is written inline (not in a subquery, which DuckDB runs as a correlated join):
+    # DuckDB computes the identical sub-expression once per row.
+    d = f"sha1(from_hex('{NAMESPACE.hex}') || encode({joined}))"
     return (
-        "(SELECT CAST(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-5' || substr(h, 14, 3) || '-' "
-        "|| substr('89ab', (CAST(('0x' || substr(h, 17, 1)) AS INTEGER) % 4) + 1, 1) "
-        "|| substr(h, 18, 3) || '-' || substr(h, 21, 12) AS UUID) "
-        f"FROM (SELECT {digest} AS h))"
+        f"CAST(substr({d}, 1, 12) || '5' || substr({d}, 14, 3) || "
+        f"substr('89ab89ab89ab89ab', CAST(('0x' || substr({d}, 17, 1)) AS INTEGER) + 1, 1) "
+        f"|| substr({d}, 18, 15) AS UUID)"
     )
