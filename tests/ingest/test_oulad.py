@@ -156,6 +156,11 @@ def test_timestamps_are_anchored_at_presentation_start(store: DuckDBStore, tmp_p
     assert ts(vocab.UNREGISTERED, "2", "AAA/2013J") == [october + timedelta(days=12)]
     assert ts(vocab.PASSED, "1", "AAA/2013J") == [october + timedelta(days=268)]
     assert ts(vocab.PASSED, "1", "BBB/2014B") == [february + timedelta(days=240)]
+    # The course calendar carries the same anchoring, for as-of cut-offs by course week.
+    calendar = store.con.execute(
+        "SELECT code, start_ts, length_days FROM courses ORDER BY code"
+    ).fetchall()
+    assert calendar == [("AAA-2013J", october, 268), ("BBB-2014B", february, 240)]
 
 
 def test_final_results_scores_and_objects(store: DuckDBStore, tmp_path: Path) -> None:

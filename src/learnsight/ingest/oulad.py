@@ -488,6 +488,15 @@ SELECT {_ACTOR} AS actor_key, course, {_lit(vocab.SOURCE_REGISTRY)} AS source,
 FROM chk_studentInfo WHERE reason IS NULL
 """
 
+_COURSES: Final = f"""
+SELECT course, code_module || '-' || code_presentation AS code,
+       'OULAD module ' || code_module || ', presentation ' || code_presentation AS title,
+       start_ts, CAST(datediff('day', start_ts, end_ts) AS INTEGER) AS length_days,
+       {_lit(KIND)} AS source
+FROM pres
+"""
+"""The course calendar (anchored start dates, presentation lengths) for as-of cut-offs."""
+
 _FINAL_RESULTS: Final[tuple[tuple[str, str, bool | None, bool], ...]] = (
     ("Pass", vocab.PASSED, True, True),
     ("Distinction", vocab.PASSED, True, True),
@@ -625,6 +634,7 @@ def _ingest_files(
             # Order does not matter from here on; not keeping it saves memory.
             con.execute("SET preserve_insertion_order = false")
             profiles = con.sql(_PROFILES).to_arrow_table()
+            courses = con.sql(_COURSES).to_arrow_table()
             statements = con.sql(_statements_sql()).to_arrow_reader(ARROW_BATCH_ROWS)
             batch = IngestBatch(
                 kind=KIND,
@@ -632,6 +642,7 @@ def _ingest_files(
                 rows_read=sum(rows_by_file.values()),
                 statements=statements,
                 profiles=profiles,
+                courses=courses,
                 rejections=rejections,
                 details=details,
             )
