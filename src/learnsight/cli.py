@@ -17,6 +17,7 @@ from rich.table import Table
 
 from learnsight import progress
 from learnsight.errors import LearnsightError
+from learnsight.ingest import timed
 from learnsight.store import DuckDBStore, IngestReport, open_store
 
 app = typer.Typer(
@@ -85,7 +86,7 @@ def _run_ingest(db: Path | None, as_json: bool, fn: Any, *args: Any, **kwargs: A
     progress.enable(err_console)
     try:
         with _store(db) as store:
-            report = fn(store, *args, **kwargs)
+            report = timed(fn, store, *args, **kwargs)
     finally:
         progress.disable()
     _print_report(report, as_json)

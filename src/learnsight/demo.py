@@ -16,6 +16,7 @@ import pyarrow as pa
 from rich.table import Table
 
 from learnsight.activities import ActivitySummary, build_activities
+from learnsight.ingest import timed
 from learnsight.ingest.csv_mapped import ingest_csv
 from learnsight.ingest.xapi_json import ingest_xapi
 from learnsight.report import HtmlReport
@@ -87,9 +88,9 @@ def run_demo(
     timings["export source files"] = time.perf_counter() - t
     ingests: list[IngestReport] = []
     with open_store(db) as store:
-        ingests.append(ingest_xapi(store, files["lms"]))
+        ingests.append(timed(ingest_xapi, store, files["lms"]))
         for name, mapping in CSV_MAPPINGS.items():
-            ingests.append(ingest_csv(store, files[name], mapping))
+            ingests.append(timed(ingest_csv, store, files[name], mapping))
         profiles: pa.Table = campus.profiles
         ingests.append(
             store.ingest(

@@ -12,9 +12,9 @@ indicator definition reads; the same SQL runs on DuckDB and, transpiled, on Spar
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
-import datetime as dt
 from datetime import UTC, datetime
 
 from learnsight.errors import LearnsightError
