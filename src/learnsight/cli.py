@@ -72,9 +72,7 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     table.add_row("seconds", f"{report.seconds:.1f}")
     for key, value in report.details.items():
         if isinstance(value, int | float | str):
-            table.add_row(
-                key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)
-            )
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
     for rejection in report.rejections[:20]:
         err_console.print(f"[yellow]rejected[/] {rejection}")
@@ -107,9 +105,7 @@ def ingest_xapi_cmd(
 
 @ingest_app.command("oulad")
 def ingest_oulad_cmd(
-    path: Annotated[
-        Path, typer.Argument(help="Directory of the 7 OULAD CSVs, or the official zip.")
-    ],
+    path: Annotated[Path, typer.Argument(help="Directory of the 7 OULAD CSVs, or the official zip.")],
     db: DbOption = None,
     max_rejects: MaxRejects = 0,
     as_json: JsonFlag = False,
@@ -224,9 +220,149 @@ def activities(
         )
     console.print(table)
     console.print(
-        f"{summary.activities:,} activities from {summary.events:,} events "
-        f"in {summary.seconds:.1f}s"
+        f"{summary.activities:,} activities from {summary.events:,} events in {summary.seconds:.1f}s"
     )
+
+
+export_app = typer.Typer(help="Export the store for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("parquet")
+def export_parquet_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write (Hive-partitioned Parquet).")],
+    db: DbOption = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing export.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the store as partitioned Parquet (for Spark and other engines)."""
+    from learnsight.store.export import export_parquet
+
+    progress.enable(err_console)
+    try:
+        with _store(db) as store:
+            report = export_parquet(store, out, overwrite=overwrite)
+    finally:
+        progress.disable()
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        console.print(report.to_dict())
+
+
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="duckdb (embedded store) or spark (over a Parquet export).")
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Cut-off: a date (2024-10-15) or a course week (week:6)."),
+]
+
+
+def _compute(db: Path | None, as_of: str | None, engine: str, parquet: Path | None) -> Any:
+    from learnsight.indicators import AsOf, DuckDBEngine, compute_indicators, save_indicators
+
+    cutoff = AsOf.parse(as_of)
+    if engine not in ("duckdb", "spark"):
+        raise LearnsightError(f"--engine: expected duckdb or spark, got {engine!r}")
+    with _store(db) as store:
+        if engine == "duckdb":
+            tables = compute_indicators(DuckDBEngine(store), cutoff)
+        else:
+            import tempfile
+
+            from learnsight.indicators.spark_engine import SparkEngine
+            from learnsight.store.export import export_parquet
+
+            with tempfile.TemporaryDirectory(prefix="learnsight-parquet-") as tmp:
+                folder = parquet
+                if folder is None:
+                    folder = Path(tmp) / "export"
+                    export_parquet(store, folder)
+                tables = compute_indicators(SparkEngine(folder), cutoff)
+        save_indicators(store, tables)
+    return tables
+
+
+@app.command()
+def indicators(
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
+    parquet: Annotated[
+        Path | None,
+        typer.Option(help="With --engine spark: an existing `learnsight export parquet` folder."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write one row per student x course (.parquet or .csv).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compute every behaviour indicator (SPEC §2) at an as-of cut-off and store them."""
+    from learnsight.indicators import wide_table
+
+    if out is not None and out.suffix not in (".parquet", ".csv"):
+        raise LearnsightError(f"--out: expected a .parquet or .csv file, got {out}")
+    progress.enable(err_console)
+    try:
+        tables = _compute(db, as_of, engine, parquet)
+    finally:
+        progress.disable()
+    if out is not None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        wide = wide_table(tables)
+        if out.suffix == ".parquet":
+            pq.write_table(wide, out)
+        else:
+            pacsv.write_csv(wide, out)
+    if as_json:
+        console.print_json(json.dumps(tables.summary(), default=str))
+        return
+    table = Table(title=f"indicators as of {tables.as_of.label()} ({tables.engine}, {tables.seconds:.1f}s)")
+    for col in ("indicator", "level", "family", "coverage", "missing because"):
+        table.add_column(col)
+    for row in tables.coverage.to_pylist():
+        reasons = json.loads(row["missing_reasons"])
+        table.add_row(
+            row["indicator"],
+            row["level"],
+            row["family"],
+            "-" if row["coverage"] is None else f"{row['coverage']:.0%}",
+            ", ".join(f"{k} ({v})" for k, v in reasons.items()),
+        )
+    console.print(table)
+    console.print(
+        f"{tables.student.num_rows:,} students, {tables.student_course.num_rows:,} student-courses"
+        + (f"; written to {out}" if out else "")
+    )
+
+
+@app.command()
+def profile(
+    student: Annotated[str, typer.Argument(help="Actor key, or the student's account name (S0001).")],
+    db: DbOption = None,
+    course: Annotated[str | None, typer.Option(help="Only this course (IRI or code, e.g. C01).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a percentile bar chart (.html, or .png with kaleido).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A student's indicators against the cohort (percentile, z-score)."""
+    from learnsight.indicators.profile import student_profile
+
+    with _store(db) as store:
+        prof = student_profile(store, student, course=course)
+    if plot is not None:
+        prof.write_plot(plot)
+    if as_json:
+        console.print_json(json.dumps(prof.to_dict(), default=str))
+        return
+    console.print(prof.table())
+    if plot is not None:
+        console.print(f"plot: {plot}")
 
 
 @app.command()
@@ -263,9 +399,9 @@ def stats(db: DbOption = None, as_json: JsonFlag = False) -> None:
 @app.command()
 def demo(
     db: DbOption = None,
-    out: Annotated[
-        Path, typer.Option(help="Folder for the HTML report and exported files.")
-    ] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the HTML report and exported files.")] = Path(
+        "out/demo"
+    ),
     students: Annotated[int, typer.Option(help="Number of simulated students.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:

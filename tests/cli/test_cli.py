@@ -34,9 +34,7 @@ def _seed(db: Path) -> None:
             "verb_id": ["http://adlnet.gov/expapi/verbs/experienced"] * n,
             "object_id": [f"https://x/{i}" for i in range(n)],
             "object_type": ["Activity"] * n,
-            "ts": pa.array(
-                [dt.datetime(2024, 1, 1, 8, 10 * i) for i in range(n)], pa.timestamp("us")
-            ),
+            "ts": pa.array([dt.datetime(2024, 1, 1, 8, 10 * i) for i in range(n)], pa.timestamp("us")),
             "source": ["lms", "lms", "lms", "canteen", "lms", "lms"],
         }
     )
@@ -75,3 +73,28 @@ def test_usage_error_exit_code(tmp_path: Path) -> None:
     out = _run("activities", "--bogus")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
+
+
+def test_indicators_and_profile_commands(tmp_path: Path) -> None:
+    from learnsight.simulate.campus import CampusConfig, simulate_campus, write_campus
+
+    db = tmp_path / "campus.duckdb"
+    with open_store(db) as store:
+        write_campus(store, simulate_campus(CampusConfig(n_students=12, n_courses=2, n_weeks=3, seed=5)))
+    out = tmp_path / "ind.csv"
+    res = _run("indicators", "--db", str(db), "--as-of", "week:2", "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["as_of"] == "week:2" and summary["students"] == 12
+    header = out.read_text().splitlines()[0]
+    assert "rest_regularity_z" in header and "participation_c" in header
+    res = _run("profile", "S0003", "--db", str(db), "--plot", str(tmp_path / "p.html"), "--json")
+    assert res.returncode == 0, res.stderr
+    prof = json.loads(res.stdout)
+    assert prof["actor_key"].endswith("|S0003") and prof["as_of"] == "week:2"
+    assert any(r["indicator"] == "rest_regularity_z" for r in prof["indicators"])
+    assert (tmp_path / "p.html").stat().st_size > 1000
+    bad = _run("profile", "S9999", "--db", str(db))
+    assert bad.returncode == 1 and "not found" in bad.stderr
+    bad = _run("indicators", "--db", str(db), "--as-of", "someday")
+    assert bad.returncode == 1 and "--as-of" in bad.stderr

@@ -109,7 +109,10 @@ def compute_indicators(engine: Engine, as_of: AsOf | None = None) -> IndicatorTa
             _null_absent_sources(course, indicators("student_course"), sources), ["actor_key", "course"]
         )
         missing = pa.concat_tables(
-            [_missing(student, indicators("student")), _missing(course, indicators("student_course"))]
+            [
+                _missing(student, indicators("student"), sources),
+                _missing(course, indicators("student_course"), sources),
+            ]
         )
         coverage = _coverage(student, course, missing)
         cohort = pa.concat_tables(
@@ -178,20 +181,18 @@ def _null_absent_sources(table: pa.Table, catalog: tuple[Indicator, ...], source
     return table
 
 
-def _missing(table: pa.Table, catalog: tuple[Indicator, ...]) -> pa.Table:
+def _missing(table: pa.Table, catalog: tuple[Indicator, ...], sources: list[str]) -> pa.Table:
     """One row per null value: who, which indicator, why."""
     parts = []
     course = table.column("course") if "course" in table.column_names else None
-    sources_present = set()
     for ind in catalog:
         col = table.column(ind.name)
         mask = pc.is_null(col)
         n = int(pc.sum(mask).as_py() or 0)
         if not n:
-            sources_present.add(ind.source)
             continue
-        all_null = n == table.num_rows and ind.source is not None
-        reason = f"source_absent:{ind.source}" if all_null else ind.missing
+        absent = ind.source is not None and ind.source not in sources
+        reason = f"source_absent:{ind.source}" if absent else ind.missing
         parts.append(
             pa.table(
                 {
@@ -237,10 +238,8 @@ def _cohort(table: pa.Table, catalog: tuple[Indicator, ...], group: str | None) 
     numeric = [
         i
         for i in catalog
-        if (i.kind != "label"
-        and pa.types.is_floating(table.column(i.name).type))
-        or (pa.types.is_integer(table.column(i.name).type)
-        and i.kind != "label")
+        if (i.kind != "label" and pa.types.is_floating(table.column(i.name).type))
+        or (pa.types.is_integer(table.column(i.name).type) and i.kind != "label")
     ]
     actors = table.column("actor_key")
     courses = table.column(group) if group else pa.nulls(table.num_rows, pa.string())
