@@ -2,7 +2,7 @@
 
 simulate (seeded semester) → export every source's raw files → ingest each file with its importer
 (xAPI JSON Lines for the LMS, CSV + shipped mapping for canteen, dorm, library and network) → learner
-profiles → activities → an HTML report.  Later stages (indicators, prediction, interventions) add
+profiles → activities → behaviour indicators → an HTML report.  Later stages (indicators, prediction, interventions) add
 their steps here as they land.
 """
 
@@ -16,10 +16,12 @@ import pyarrow as pa
 from rich.table import Table
 
 from learnsight.activities import ActivitySummary, build_activities
+from learnsight.indicators import DuckDBEngine, compute_indicators, save_indicators
 from learnsight.ingest import timed
 from learnsight.ingest.csv_mapped import ingest_csv
 from learnsight.ingest.xapi_json import ingest_xapi
 from learnsight.report import HtmlReport
+from learnsight.report.indicator_overview import add_indicator_overview
 from learnsight.report.store_overview import add_store_overview
 from learnsight.simulate.campus import (
     CampusConfig,
@@ -104,11 +106,16 @@ def run_demo(
             )
         )
         activity_summary = build_activities(store)
+        t = time.perf_counter()
+        indicator_tables = compute_indicators(DuckDBEngine(store))
+        save_indicators(store, indicator_tables)
+        timings["indicators"] = time.perf_counter() - t
         report = HtmlReport(
             "learnsight demo",
             f"synthetic campus: {students} students × {courses} courses × {weeks} weeks, seed {seed}",
         )
         add_store_overview(report, store)
+        add_indicator_overview(report, store, indicator_tables)
         report_path = report.write(out / "report.html")
         stats = store.stats()
     return DemoResult(

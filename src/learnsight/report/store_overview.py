@@ -49,9 +49,7 @@ def add_store_overview(report: HtmlReport, store: DuckDBStore) -> None:
     for source in sorted({r[1] for r in weekly}):
         pts = [(r[0], r[2]) for r in weekly if r[1] == source]
         fig.add_trace(go.Bar(x=[p[0] for p in pts], y=[p[1] for p in pts], name=source))
-    fig.update_layout(
-        barmode="stack", height=380, margin={"t": 20}, xaxis_title="week", yaxis_title="events"
-    )
+    fig.update_layout(barmode="stack", height=380, margin={"t": 20}, xaxis_title="week", yaxis_title="events")
     report.add_figure(
         "Events per week by source",
         fig,

@@ -36,8 +36,9 @@ Saturday and Sunday are the weekend):
   the student's tastes: logits ``N(0, 1)`` per category plus ``max(u_ic, 0)`` for the category of
   each course taken; then a uniform book of that category.  Category, author and title are context
   extensions; the return time (``U(3, 35)`` days later, absent when after the semester) is the
-  result extension ``EXT_RETURN_TIME`` (``YYYY-MM-DD HH:MM:SS``) and ``duration_s`` is the loan's
-  length.
+  result extension ``EXT_RETURN_TIME`` (``YYYY-MM-DD HH:MM:SS``).  A loan has no ``duration_s``:
+  the loan period is not time spent in the library, and would glue the learner's later library
+  events into one activity.
 """
 
 from __future__ import annotations
@@ -340,7 +341,6 @@ def _library(config: CampusConfig, pop: Population, rng: np.random.Generator) ->
         objects=[f"{HOME_PAGE}/library/book/{b['book_id']}" for b in books],
         object_idx=book,
         activity_types=v.BOOK,
-        duration_s=np.where(returned, (back - ts).astype(np.float64), np.nan),
         extensions=ext,
         extension_idx=np.arange(stu.size, dtype=np.int64),
     )
