@@ -112,128 +112,16 @@ from learnsight.ingest.common import (
     require_columns,
     transform_connection,
 )
+from learnsight.ingest.delimited import (
+    MALFORMED_QUOTING,
+    DelimitedRecords,
+    quote_ident,
+    read_delimited,
+)
+from learnsight.ingest.delimited import scalar as _one
 from learnsight.store.base import IngestBatch, IngestReport, Store
 from learnsight.xapi.ids import uuid5_sql
 from learnsight.xapi.keys import account_key_sql
-
-# =================================================================================================
-# Reading delimited text with physical line numbers
-# =================================================================================================
-
-DELIMITERS: Final = (",", ";", "\t", "|")
-"""Field separators a mapping (and :func:`read_delimited`) accepts."""
-
-_REGEX_DELIM: Final = {",": ",", ";": ";", "\t": "\\t", "|": "\\|"}
-_CLASS_DELIM: Final = {",": ",", ";": ";", "\t": "\\t", "|": "|"}
-
-MALFORMED_QUOTING: Final = (
-    'malformed quoting (a stray or unbalanced \'"\'; quoted fields spanning lines are not supported)'
-)
-
-
-@dataclass(frozen=True)
-class DelimitedRecords:
-    """A delimited file loaded into the transform connection.
-
-    ``table`` has the columns ``line`` (physical, 1-based), ``fields`` (VARCHAR[], unquoted) and
-    ``wellformed`` (the line's quoting is valid); header and blank lines are not in it.
-    """
-
-    table: str
-    file: str
-    columns: tuple[str, ...]
-    rows_read: int
-    blank_lines: int
-
-
-def read_delimited(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    *,
-    table: str,
-    delimiter: str = ",",
-    header: bool = True,
-    columns: tuple[str, ...] | None = None,
-    display_name: str | None = None,
-) -> DelimitedRecords:
-    """Load ``path`` (``.gz`` ok) into ``table`` as numbered records; see the module docstring.
-
-    ``table`` must be a plain identifier chosen by the caller (never user input).  With
-    ``header=False`` the column names are ``columns``.  Raises :class:`IngestError` naming the file
-    when it cannot be read, is empty, or its header is malformed or repeats a name.
-    """
-    if delimiter not in DELIMITERS:
-        raise ValueError(f"unsupported delimiter {delimiter!r}")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
-        raise ValueError(f"bad table name {table!r}")
-    shown = display_name or path.name
-    field_re = f'"(?:[^"]|"")*"|[^{_CLASS_DELIM[delimiter]}"]*'
-    params: dict[str, object] = {
-        "path": str(path),
-        "delim": delimiter,
-        "full": f"(?:{field_re})(?:{_REGEX_DELIM[delimiter]}(?:{field_re}))*",
-        "split": f"{_REGEX_DELIM[delimiter]}({field_re})",
-    }
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table}_lines AS SELECT text FROM read_csv($path, "
-            "columns = {'text': 'VARCHAR'}, header = false, delim = '', quote = '', escape = '', "
-            "auto_detect = false, strict_mode = false)",
-            {"path": params["path"]},
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            "WITH numbered AS (SELECT rowid + 1 AS line, "
-            "CASE WHEN rowid = 0 THEN ltrim(text, chr(65279)) ELSE text END AS text "
-            f"FROM {table}_lines) "
-            "SELECT line, regexp_full_match(text, $full) AS wellformed, "
-            "list_transform(regexp_extract_all($delim || text, $split, 1), lambda f: "
-            "CASE WHEN f[1] = '\"' THEN replace(f[2:-2], '\"\"', '\"') ELSE f END) AS fields "
-            "FROM numbered WHERE text IS NOT NULL AND trim(text) <> ''",
-            {k: v for k, v in params.items() if k != "path"},
-        )
-        total_lines = int(_one(con, f"SELECT count(*) FROM {table}_lines"))
-        con.execute(f"DROP TABLE {table}_lines")
-    except duckdb.Error as exc:
-        raise IngestError(f"cannot read: {first_line(exc)}", file=shown) from exc
-    names: tuple[str, ...]
-    if header:
-        head = con.execute(
-            f"SELECT line, wellformed, fields FROM {table} ORDER BY line LIMIT 1"
-        ).fetchall()
-        if not head:
-            raise IngestError("empty file (no header line)", file=shown)
-        line, wellformed, fields = head[0]
-        if not wellformed:
-            raise IngestError(f"line {line}: header: {MALFORMED_QUOTING}", file=shown)
-        names = tuple(str(f).strip() for f in fields)
-        con.execute(f"DELETE FROM {table} WHERE line = ?", [line])
-    else:
-        if not columns:
-            raise IngestError("no header and no column names given", file=shown)
-        names = tuple(columns)
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise IngestError(f"repeated column name(s) {', '.join(repeated)}", file=shown)
-    rows = int(_one(con, f"SELECT count(*) FROM {table}"))
-    return DelimitedRecords(
-        table=table,
-        file=shown,
-        columns=names,
-        rows_read=rows,
-        blank_lines=total_lines - rows - (1 if header else 0),
-    )
-
-
-def quote_ident(name: str) -> str:
-    """A DuckDB identifier for any column name (embedded ``"`` doubled)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    rows = con.execute(sql, params or []).fetchall()
-    return rows[0][0] if rows else None
-
 
 # =================================================================================================
 # The mapping model
@@ -693,15 +581,13 @@ class _Builder:
         if not spec.map:
             self.check(f"{cell} IS NULL", self.text(f'missing {what} (column "{column}")'))
             return cell
-        cases = " ".join(
-            f"WHEN {self.param(k)} THEN {self.param(v)}" for k, v in spec.map.items()
-        )
+        cases = " ".join(f"WHEN {self.param(k)} THEN {self.param(v)}" for k, v in spec.map.items())
         fallback = self.param(spec.default) if spec.unmapped == "default" else "NULL"
         expr = f"(CASE {cell} {cases} ELSE {fallback} END)"
         if spec.unmapped == "reject":
             self.check(
                 f"{expr} IS NULL",
-                self.text(f"unmapped {what} value \""),
+                self.text(f'unmapped {what} value "'),
                 f"coalesce({self.shown(cell)}, '')",
                 self.text(f'" in column "{column}"'),
             )
@@ -738,9 +624,7 @@ class _Builder:
             if fmt.lower() == "iso8601":
                 tries.append(f"timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ))")
             else:
-                tries.append(
-                    f"timezone('UTC', CAST(try_strptime({raw}, {self.param(fmt)}) AS TIMESTAMPTZ))"
-                )
+                tries.append(f"timezone('UTC', CAST(try_strptime({raw}, {self.param(fmt)}) AS TIMESTAMPTZ))")
         return tries[0] if len(tries) == 1 else f"coalesce({', '.join(tries)})"
 
     def timestamp_column(self, column: str, what: str, *, required: bool) -> str:
@@ -750,7 +634,7 @@ class _Builder:
             self.check(f"{cell} IS NULL", self.text(f'missing {what} (column "{column}")'))
         self.check(
             f"{cell} IS NOT NULL AND {ts} IS NULL",
-            self.text(f"unparseable {what} \""),
+            self.text(f'unparseable {what} "'),
             self.shown(cell),
             self.text(f'" in column "{column}"'),
         )
@@ -767,7 +651,7 @@ class _Builder:
         number = f"TRY_CAST({cell} AS DOUBLE)"
         self.check(
             f"{cell} IS NOT NULL AND NOT coalesce(isfinite({number}), false)",
-            self.text(f"not a number ({what}): \""),
+            self.text(f'not a number ({what}): "'),
             self.shown(cell),
             self.text(f'" in column "{column}"'),
         )
@@ -785,7 +669,7 @@ class _Builder:
         )
         self.check(
             f"{cell} IS NOT NULL AND {expr} IS NULL",
-            self.text(f"not a boolean ({what}): \""),
+            self.text(f'not a boolean ({what}): "'),
             self.shown(cell),
             self.text(f'" in column "{column}"'),
         )
@@ -834,9 +718,7 @@ class _Builder:
                 f"{{'k': {self.param(iri)}, 'v': coalesce({self.cell(column)}, '')}}"
                 for iri, column in entries.items()
             )
-            parts.append(
-                f"'{key}', to_json(map_from_entries(list_filter([{items}], lambda e: e.v <> '')))"
-            )
+            parts.append(f"'{key}', to_json(map_from_entries(list_filter([{items}], lambda e: e.v <> '')))")
         return f"CAST(json_object({', '.join(parts)}) AS VARCHAR)"
 
 
@@ -866,12 +748,11 @@ def compile_mapping(mapping: CsvMapping, name: str, records: DelimitedRecords) -
         out["actor_key"] = account_key_sql(b.param(actor.home_page), ident)
     else:
         out["actor_key"] = (
-            f"(CASE WHEN starts_with(lower({ident}), 'mailto:') THEN {ident} "
-            f"ELSE 'mailto:' || {ident} END)"
+            f"(CASE WHEN starts_with(lower({ident}), 'mailto:') THEN {ident} ELSE 'mailto:' || {ident} END)"
         )
         b.check(
             f"{ident} IS NOT NULL AND NOT contains({ident}, '@')",
-            b.text("not an e-mail address: \""),
+            b.text('not an e-mail address: "'),
             b.shown(ident),
             b.text(f'" in column "{actor.column}"'),
         )
@@ -921,9 +802,7 @@ def compile_mapping(mapping: CsvMapping, name: str, records: DelimitedRecords) -
         if raw is not None and high is not None:
             b.check(f"{raw} > {high}", b.text("score above score.max"))
         if "score_scaled" in out:
-            b.check(
-                f"abs({out['score_scaled']}) > 1", b.text("scaled score outside [-1, 1]")
-            )
+            b.check(f"abs({out['score_scaled']}) > 1", b.text("scaled score outside [-1, 1]"))
     if result.success is not None:
         if result.success.min_score is not None:
             out["success"] = f"({out['score_raw']} >= {b.param(result.success.min_score)})"
@@ -944,9 +823,7 @@ def compile_mapping(mapping: CsvMapping, name: str, records: DelimitedRecords) -
     require_columns(records.columns, b.used, Path(records.file))
     index = {n: i + 1 for i, n in enumerate(records.columns)}
     aliases = ", ".join(f"fields[{index[n]}] AS {quote_ident(n)}" for n in b.used)
-    ident_sql = uuid5_sql(
-        ["'csv'", b.param(name), "array_to_string(fields, chr(31))", "occurrence"]
-    )
+    ident_sql = uuid5_sql(["'csv'", b.param(name), "array_to_string(fields, chr(31))", "occurrence"])
     checks = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in b.checks)
     skipped = " OR ".join(f"coalesce({s}, false)" for s in b.skips) or "false"
     n_columns = b.param(len(records.columns))
@@ -968,9 +845,7 @@ def compile_mapping(mapping: CsvMapping, name: str, records: DelimitedRecords) -
         f"  structural IS NULL AND ({skipped}) AS skipped "
         "FROM c"
     )
-    return CompiledMapping(
-        sql=sql, params=b.params, outputs=["id", *out], skip_columns=b.skip_columns
-    )
+    return CompiledMapping(sql=sql, params=b.params, outputs=["id", *out], skip_columns=b.skip_columns)
 
 
 # =================================================================================================
@@ -981,9 +856,7 @@ MAX_REJECTIONS_SHOWN: Final = 1000
 """Rejections carried by the IngestError when there are too many (the count is always exact)."""
 
 
-def ingest_csv(
-    store: Store, path: Path, mapping: Path | str, *, max_rejects: int = 0
-) -> IngestReport:
+def ingest_csv(store: Store, path: Path, mapping: Path | str, *, max_rejects: int = 0) -> IngestReport:
     """Import one CSV file (``.gz`` ok) through ``mapping`` (a file, or a shipped name).
 
     Returns the store's report; ``details`` has the mapping, blank lines and skipped rows.
@@ -1017,8 +890,7 @@ def ingest_csv(
             rejections = tuple(
                 Rejection(path.name, int(line), str(reason))
                 for line, reason in con.execute(
-                    "SELECT line, reason FROM mapped WHERE reason IS NOT NULL ORDER BY line "
-                    "LIMIT ?",
+                    "SELECT line, reason FROM mapped WHERE reason IS NOT NULL ORDER BY line LIMIT ?",
                     [limit],
                 ).fetchall()
             )
@@ -1051,9 +923,7 @@ def ingest_csv(
         con.close()
 
 
-def too_many_rejections(
-    file: str, shown: tuple[Rejection, ...], total: int, allowed: int
-) -> IngestError:
+def too_many_rejections(file: str, shown: tuple[Rejection, ...], total: int, allowed: int) -> IngestError:
     """The error for an import with more rejected rows than allowed (the store's wording)."""
     listed = "; ".join(str(r) for r in shown[:3])
     more = f" (+{total - 3} more)" if total > 3 else ""
@@ -1064,9 +934,7 @@ def too_many_rejections(
     )
 
 
-def _configure_time(
-    con: duckdb.DuckDBPyConnection, model: CsvMapping, mapping_file: Path
-) -> None:
+def _configure_time(con: duckdb.DuckDBPyConnection, model: CsvMapping, mapping_file: Path) -> None:
     """Set the session time zone (naive times are read in it) and check the formats."""
     tz = model.csv.timezone
     if not _one(con, "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [tz]):
@@ -1097,6 +965,7 @@ def _engine_error(con: duckdb.DuckDBPyConnection, sql: str, value: str) -> str:
         return first_line(exc)
     return ""
 
+
 def _skipped_values(
     con: duckdb.DuckDBPyConnection, compiled: CompiledMapping, records: DelimitedRecords
 ) -> dict[str, dict[str, int]]:
@@ -1115,12 +984,9 @@ def _skipped_values(
 
 __all__ = [
     "CsvMapping",
-    "DelimitedRecords",
     "compile_mapping",
     "ingest_csv",
     "load_mapping",
-    "quote_ident",
-    "read_delimited",
     "resolve_mapping",
     "shipped_mappings",
 ]

@@ -96,7 +96,7 @@ import pyarrow as pa
 from learnsight import progress
 from learnsight.errors import IngestError, Rejection
 from learnsight.ingest.common import check_source_file, first_line, require_columns, transform_connection
-from learnsight.ingest.csv_mapped import quote_ident, read_delimited
+from learnsight.ingest.delimited import quote_ident, read_delimited
 from learnsight.store.base import IngestBatch, IngestReport, Store
 from learnsight.xapi import vocab
 from learnsight.xapi.ids import uuid5_sql
@@ -231,9 +231,7 @@ def _value_checks(column: str, domain: tuple[int, int] | tuple[str, ...]) -> tup
     return typed, problem
 
 
-def _load_course(
-    con: duckdb.DuckDBPyConnection, course: str, path: Path
-) -> tuple[int, list[Rejection]]:
+def _load_course(con: duckdb.DuckDBPyConnection, course: str, path: Path) -> tuple[int, list[Rejection]]:
     """Read one file into ``rows_<course>`` (valid rows, typed); returns (rows read, rejections)."""
     records = read_delimited(con, path, table=f"rec_{course}", delimiter=";")
     require_columns(records.columns, ATTRIBUTES, path)
@@ -370,9 +368,7 @@ def _link_report(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "duplicate_key_groups": int(
             one("SELECT count(DISTINCT key_text) FROM students WHERE key_status = 'duplicate'")
         ),
-        "duplicate_key_rows": int(
-            one("SELECT count(*) FROM students WHERE key_status = 'duplicate'")
-        ),
+        "duplicate_key_rows": int(one("SELECT count(*) FROM students WHERE key_status = 'duplicate'")),
         "published_merge_pairs": int(
             one(
                 "SELECT count(*) FROM students m JOIN students p "
@@ -392,8 +388,7 @@ def _link_report(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def _statements_sql() -> str:
     actor = account_key_sql(_lit(HOME_PAGE), "student")
     periods = ", ".join(
-        f"({_lit(item)}, {period}, TIMESTAMP {_lit(PERIOD_TIMESTAMPS[item])})"
-        for item, period in GRADES
+        f"({_lit(item)}, {period}, TIMESTAMP {_lit(PERIOD_TIMESTAMPS[item])})" for item, period in GRADES
     )
     grade = "CASE g.item " + " ".join(f"WHEN {_lit(i)} THEN {i}" for i, _ in GRADES) + " END"
     ident = uuid5_sql(["'uci'", "file_stem", "array_to_string(fields, chr(31))", "occurrence",
