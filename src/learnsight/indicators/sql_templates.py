@@ -77,6 +77,8 @@ def constants() -> dict[str, str]:
         "EXT_THREAD_AUTHOR_PATH": _ext_path("context", vocab.EXT_THREAD_AUTHOR),
         "EXT_FULL_LENGTH_PATH": _ext_path("context", vocab.EXT_FULL_LENGTH),
         "EXT_EXPRESSION_STATE_PATH": _ext_path("result", vocab.EXT_EXPRESSION_STATE),
+        "EXT_LATE_PATH": _ext_path("result", vocab.EXT_LATE),
+        "EXT_DUE_PATH": _ext_path("context", vocab.EXT_DUE),
         "LATE_AFTER_HOUR": LATE_RETURN_AFTER.hour,
         "LATE_BEFORE_HOUR": LATE_RETURN_BEFORE.hour,
         "EARLY_START_HOUR": EARLY_MORNING_START.hour,

@@ -47,91 +47,154 @@
 --   forum_posts       forum posts and replies
 --   canteen_swipes, dorm_returns, network_sessions, library_loans
 --                     campus-life counts (statements of no course, see above)
-WITH cal AS (
-    SELECT course, start_ts, length_days FROM courses WHERE start_ts IS NOT NULL
-),
-enrolments AS (
-    SELECT DISTINCT actor_key, course FROM ev WHERE course IS NOT NULL
-),
-attributed AS (
-    SELECT e.actor_key, e.course, TRUE AS own, datediff('day', c.start_ts, e.ts) AS day,
+-- @@view weekly_pairs
+-- Enrolled (student, course) pairs of courses with a calendar, numbered so that the heavy grouping
+-- below hashes small integers rather than two long IRIs.
+SELECT e.actor_key, e.course, c.start_ts, c.length_days,
+       row_number() OVER (ORDER BY e.actor_key, e.course) AS pair
+FROM (SELECT DISTINCT actor_key, course FROM ev WHERE course IS NOT NULL) e
+JOIN courses c ON e.course = c.course
+WHERE c.start_ts IS NOT NULL
+
+-- @@view weekly_events
+-- Every attributed statement with its pair, day, week and small integer codes of what it is, so
+-- that the aggregates compare integers.  Created as a view (not a CTE) so that each of the three
+-- readers below scans `ev` rather than sharing a materialised copy of ten million rows.
+WITH attributed AS (
+    SELECT p.pair, 1 AS own, datediff('day', p.start_ts, e.ts) AS day,
            e.ts, e.verb_id, e.source, e.object_id, e.activity_type, e.quantity, e.duration_s,
            e.score_scaled, e.extensions
-    FROM ev e JOIN cal c ON e.course = c.course
+    FROM ev e JOIN weekly_pairs p ON e.actor_key = p.actor_key AND e.course = p.course
     WHERE e.source <> 'registry'
-      AND (c.length_days IS NULL OR datediff('day', c.start_ts, e.ts) < c.length_days)
+      AND (p.length_days IS NULL OR datediff('day', p.start_ts, e.ts) < p.length_days)
     UNION ALL
-    SELECT e.actor_key, n.course, FALSE AS own, datediff('day', c.start_ts, e.ts) AS day,
+    SELECT p.pair, 0 AS own, datediff('day', p.start_ts, e.ts) AS day,
            e.ts, e.verb_id, e.source, e.object_id, e.activity_type, e.quantity, e.duration_s,
            e.score_scaled, e.extensions
-    FROM ev e
-    JOIN enrolments n ON e.actor_key = n.actor_key
-    JOIN cal c ON n.course = c.course
+    FROM ev e JOIN weekly_pairs p ON e.actor_key = p.actor_key
     WHERE e.course IS NULL AND e.source <> 'registry'
-      AND datediff('day', c.start_ts, e.ts) >= -7
-      AND (c.length_days IS NULL OR datediff('day', c.start_ts, e.ts) < c.length_days)
+      AND datediff('day', p.start_ts, e.ts) >= -7
+      AND (p.length_days IS NULL OR datediff('day', p.start_ts, e.ts) < p.length_days)
 ),
 tagged AS (
-    SELECT actor_key, course, own, ts, verb_id, source, object_id, quantity, duration_s,
-           score_scaled,
+    -- one small integer code per statement kind, computed once, so the aggregates compare integers
+    SELECT pair, own, day, object_id, quantity, duration_s, score_scaled,
            greatest(CAST(floor(day / 7) AS INTEGER), -1) AS week,
-           source = 'lms' AND (verb_id = $INTERACTED OR verb_id = $VIEWED) AS is_click,
+           CASE WHEN source = 'lms' THEN 1 ELSE 0 END AS lms,
            CASE
-               WHEN activity_type LIKE '%/video' OR activity_type LIKE '%/media' THEN 'video'
-               WHEN activity_type LIKE '%/forumng' OR activity_type LIKE '%/discussion'
-                    OR activity_type LIKE '%/forum' OR activity_type LIKE '%/forum-reply' THEN 'forum'
-               WHEN activity_type LIKE '%/quiz' OR activity_type LIKE '%/externalquiz'
-                    OR activity_type LIKE '%/questionnaire' OR activity_type LIKE '%/assessment'
-                    OR activity_type LIKE '%/cmi.interaction' OR activity_type LIKE '%/homework'
-                    THEN 'quiz'
-               WHEN activity_type LIKE '%/oucontent' OR activity_type LIKE '%/page'
-                    OR activity_type LIKE '%/subpage' OR activity_type LIKE '%/sharedsubpage'
-                    OR activity_type LIKE '%/homepage' OR activity_type LIKE '%/htmlactivity'
-                    OR activity_type LIKE '%/dualpane' OR activity_type LIKE '%/glossary'
-                    OR activity_type LIKE '%/ouwiki' OR activity_type LIKE '%/lesson'
-                    OR activity_type LIKE '%/module' OR activity_type LIKE '%/course' THEN 'content'
-               WHEN activity_type LIKE '%/resource' OR activity_type LIKE '%/url'
-                    OR activity_type LIKE '%/folder' OR activity_type LIKE '%/file'
-                    OR activity_type LIKE '%/link' OR activity_type LIKE '%/dataplus' THEN 'resource'
-               ELSE 'other'
-           END AS family,
+               WHEN source = 'lms' AND (verb_id = $INTERACTED OR verb_id = $VIEWED) THEN
+                   CASE
+                       WHEN activity_type LIKE '%/oucontent' OR activity_type LIKE '%/page'
+                            OR activity_type LIKE '%/subpage' OR activity_type LIKE '%/sharedsubpage'
+                            OR activity_type LIKE '%/homepage' OR activity_type LIKE '%/htmlactivity'
+                            OR activity_type LIKE '%/dualpane' OR activity_type LIKE '%/glossary'
+                            OR activity_type LIKE '%/ouwiki' OR activity_type LIKE '%/lesson'
+                            OR activity_type LIKE '%/module' OR activity_type LIKE '%/course' THEN 1
+                       WHEN activity_type LIKE '%/resource' OR activity_type LIKE '%/url'
+                            OR activity_type LIKE '%/folder' OR activity_type LIKE '%/file'
+                            OR activity_type LIKE '%/link' OR activity_type LIKE '%/dataplus' THEN 2
+                       WHEN activity_type LIKE '%/forumng' OR activity_type LIKE '%/discussion'
+                            OR activity_type LIKE '%/forum' OR activity_type LIKE '%/forum-reply' THEN 3
+                       WHEN activity_type LIKE '%/quiz' OR activity_type LIKE '%/externalquiz'
+                            OR activity_type LIKE '%/questionnaire' OR activity_type LIKE '%/assessment'
+                            OR activity_type LIKE '%/cmi.interaction' OR activity_type LIKE '%/homework'
+                            THEN 4
+                       WHEN activity_type LIKE '%/video' OR activity_type LIKE '%/media' THEN 5
+                       ELSE 6
+                   END
+               ELSE 0
+           END AS click_family,
+           CASE
+               WHEN verb_id = $SUBMITTED THEN 1
+               WHEN verb_id = $SCORED THEN 2
+               WHEN verb_id = $ATTENDED THEN 3
+               WHEN verb_id = $ABSENT THEN 4
+               WHEN verb_id = $WATCHED THEN 5
+               WHEN verb_id = $POSTED OR verb_id = $REPLIED THEN 6
+               WHEN verb_id = $SWIPED THEN 7
+               WHEN verb_id = $RETURNED THEN 8
+               WHEN verb_id = $CONNECTED THEN 9
+               WHEN verb_id = $BORROWED THEN 10
+               ELSE 0
+           END AS kind,
            CASE WHEN verb_id = $SUBMITTED THEN
                coalesce(json_extract_string(extensions,
-                            '$$.result."https://learnsight.dev/xapi/extensions/late"') = 'true', FALSE)
+                            $EXT_LATE_PATH) = 'true', FALSE)
                OR coalesce(ts > CAST(json_extract_string(extensions,
-                            '$$.context."https://learnsight.dev/xapi/extensions/due"') AS TIMESTAMP),
+                            $EXT_DUE_PATH) AS TIMESTAMP),
                            FALSE)
            END AS late
     FROM attributed
 )
+SELECT * FROM tagged
+
+-- @@query
+-- The weekly rows: counts and sums per (pair, week), and the two distinct counts as narrow
+-- aggregates of their own (one wide aggregate with two DISTINCTs needs several times the memory).
+WITH sums AS (
+    SELECT pair, week,
+           sum(own) AS events,
+           sum(own * lms) AS lms_events,
+           coalesce(sum(quantity) FILTER (WHERE click_family > 0), 0) AS clicks,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 1), 0) AS clicks_content,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 2), 0) AS clicks_resource,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 3), 0) AS clicks_forum,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 4), 0) AS clicks_quiz,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 5), 0) AS clicks_video,
+           coalesce(sum(quantity) FILTER (WHERE click_family = 6), 0) AS clicks_other,
+           count(*) FILTER (WHERE kind = 1) AS submissions,
+           count(score_scaled) FILTER (WHERE lms = 1 AND kind IN (1, 2)) AS scored_items,
+           avg(score_scaled) FILTER (WHERE lms = 1 AND kind IN (1, 2)) AS mean_score,
+           count(*) FILTER (WHERE late) AS late_submissions,
+           count(*) FILTER (WHERE kind = 3) AS attended,
+           count(*) FILTER (WHERE kind = 4) AS absent,
+           coalesce(sum(duration_s) FILTER (WHERE kind = 5), 0) AS video_seconds,
+           count(*) FILTER (WHERE kind = 6) AS forum_posts,
+           count(*) FILTER (WHERE kind = 7) AS canteen_swipes,
+           count(*) FILTER (WHERE kind = 8) AS dorm_returns,
+           count(*) FILTER (WHERE kind = 9) AS network_sessions,
+           count(*) FILTER (WHERE kind = 10) AS library_loans
+    FROM weekly_events
+    GROUP BY pair, week
+),
+days AS (
+    SELECT pair, week, count(*) AS active_days
+    FROM (SELECT DISTINCT pair, week, day FROM weekly_events WHERE own = 1) d
+    GROUP BY pair, week
+),
+objects AS (
+    SELECT pair, week, count(*) AS distinct_objects
+    FROM (SELECT DISTINCT pair, week, object_id FROM weekly_events WHERE own = 1) o
+    GROUP BY pair, week
+)
 SELECT
-    actor_key,
-    course,
-    week,
-    count(*) FILTER (WHERE own) AS events,
-    count(*) FILTER (WHERE own AND source = 'lms') AS lms_events,
-    coalesce(sum(quantity) FILTER (WHERE is_click), 0) AS clicks,
-    count(DISTINCT CAST(ts AS DATE)) FILTER (WHERE own) AS active_days,
-    count(DISTINCT object_id) FILTER (WHERE own) AS distinct_objects,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'content'), 0) AS clicks_content,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'resource'), 0) AS clicks_resource,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'forum'), 0) AS clicks_forum,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'quiz'), 0) AS clicks_quiz,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'video'), 0) AS clicks_video,
-    coalesce(sum(quantity) FILTER (WHERE is_click AND family = 'other'), 0) AS clicks_other,
-    count(*) FILTER (WHERE verb_id = $SUBMITTED) AS submissions,
-    count(*) FILTER (WHERE source = 'lms' AND score_scaled IS NOT NULL
-                     AND (verb_id = $SUBMITTED OR verb_id = $SCORED)) AS scored_items,
-    avg(score_scaled) FILTER (WHERE source = 'lms'
-                              AND (verb_id = $SUBMITTED OR verb_id = $SCORED)) AS mean_score,
-    count(*) FILTER (WHERE late) AS late_submissions,
-    count(*) FILTER (WHERE verb_id = $ATTENDED) AS attended,
-    count(*) FILTER (WHERE verb_id = $ABSENT) AS absent,
-    coalesce(sum(duration_s) FILTER (WHERE verb_id = $WATCHED), 0) AS video_seconds,
-    count(*) FILTER (WHERE verb_id = $POSTED OR verb_id = $REPLIED) AS forum_posts,
-    count(*) FILTER (WHERE verb_id = $SWIPED) AS canteen_swipes,
-    count(*) FILTER (WHERE verb_id = $RETURNED) AS dorm_returns,
-    count(*) FILTER (WHERE verb_id = $CONNECTED) AS network_sessions,
-    count(*) FILTER (WHERE verb_id = $BORROWED) AS library_loans
-FROM tagged
-GROUP BY actor_key, course, week
+    p.actor_key,
+    p.course,
+    s.week,
+    CAST(s.events AS BIGINT) AS events,
+    CAST(s.lms_events AS BIGINT) AS lms_events,
+    s.clicks,
+    coalesce(d.active_days, 0) AS active_days,
+    coalesce(o.distinct_objects, 0) AS distinct_objects,
+    s.clicks_content,
+    s.clicks_resource,
+    s.clicks_forum,
+    s.clicks_quiz,
+    s.clicks_video,
+    s.clicks_other,
+    s.submissions,
+    s.scored_items,
+    s.mean_score,
+    s.late_submissions,
+    s.attended,
+    s.absent,
+    s.video_seconds,
+    s.forum_posts,
+    s.canteen_swipes,
+    s.dorm_returns,
+    s.network_sessions,
+    s.library_loans
+FROM sums s
+JOIN weekly_pairs p ON s.pair = p.pair
+LEFT JOIN days d ON s.pair = d.pair AND s.week = d.week
+LEFT JOIN objects o ON s.pair = o.pair AND s.week = o.week
