@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from learnsight.errors import IngestError
+from learnsight.ingest import xapi_json
 from learnsight.ingest.xapi_json import ingest_xapi
 from learnsight.store import DuckDBStore
+from learnsight.xapi import parse_statement, statement_columns
 from learnsight.xapi.vocab import VOIDED
 
 IDS = [f"3f2504e0-4f89-41d3-9a0c-0305e82c33{i:02d}" for i in range(100)]
@@ -200,3 +203,87 @@ def test_version_rules_can_be_imposed(store: DuckDBStore, tmp_path: Path) -> Non
 def test_missing_file(store: DuckDBStore, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="file not found"):
         ingest_xapi(store, tmp_path / "nope.jsonl")
+
+
+def test_jsonl_statement_is_stored_as_received(store: DuckDBStore, tmp_path: Path) -> None:
+    text = json.dumps(_statement(0), indent=None, separators=(", ", " : "))
+    source = tmp_path / "s.jsonl"
+    source.write_text(text + "\n", encoding="utf-8")
+    ingest_xapi(store, source)
+    assert store.scalar("SELECT CAST(raw AS VARCHAR) FROM statements") == text
+    assert _retrieved(store, IDS[0]) == _statement(0)
+
+
+def test_same_json_in_another_text_is_a_duplicate(store: DuckDBStore, tmp_path: Path) -> None:
+    first = _statement(0)
+    reordered = dict(reversed(list(first.items())))
+    reordered["result"] = {"duration": "PT10M", "score": {"scaled": 0.75}}
+    report = ingest_xapi(store, _jsonl(tmp_path / "s.jsonl", [first, reordered]))
+    assert (report.rows_read, report.statements_written, report.details["duplicates_in_file"]) == (2, 1, 1)
+
+
+def test_true_is_not_one(store: DuckDBStore, tmp_path: Path) -> None:
+    ext = "http://example.org/ext/flag"
+    one = _statement(0, result={"extensions": {ext: 1}})
+    true = _statement(0, result={"extensions": {ext: True}})
+    with pytest.raises(IngestError, match="already appears at line 1"):
+        ingest_xapi(store, _jsonl(tmp_path / "a.jsonl", [one, true]))
+    ingest_xapi(store, _jsonl(tmp_path / "b.jsonl", [one]))
+    with pytest.raises(IngestError, match="xAPI conflict"):
+        ingest_xapi(store, _jsonl(tmp_path / "c.jsonl", [true]))
+
+
+def test_duplicates_across_chunks_and_rejections_in_line_order(
+    store: DuckDBStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xapi_json, "CHUNK_LINES", 3)
+    ingest_xapi(store, _jsonl(tmp_path / "old.jsonl", [_statement(9)]))
+    statements: list[Any] = [_statement(i) for i in range(8)]
+    statements.insert(1, _statement(9, verb={"id": "http://adlnet.gov/expapi/verbs/failed"}))  # line 2
+    statements.append(_statement(1))  # line 10: same as line 3, three chunks later
+    statements.append(_statement(2, result={"score": {"scaled": 0.1}}))  # line 11
+    statements.append({"actor": {}})  # line 12
+    source = _jsonl(tmp_path / "s.jsonl", statements)
+    report = ingest_xapi(store, source, max_rejects=3)
+    assert [r.line for r in report.rejections] == [2, 11, 12]
+    assert "xAPI conflict" in report.rejections[0].reason
+    assert "already appears at line 4" in report.rejections[1].reason
+    assert (report.statements_written, report.details["duplicates_in_file"]) == (8, 1)
+    assert _retrieved(store, IDS[1]) == _statement(1)
+
+
+def test_statements_without_id_get_the_python_path_id(store: DuckDBStore, tmp_path: Path) -> None:
+    statement = {k: v for k, v in _statement(0).items() if k != "id"}
+    ingest_xapi(store, _jsonl(tmp_path / "s.jsonl", [statement, statement]))
+    row = statement_columns(parse_statement(statement), stored=datetime(2024, 1, 1), source=statement)
+    assert store.scalar("SELECT CAST(id AS VARCHAR) FROM statements") == row["id"]
+    assert store.scalar("SELECT CAST(raw AS VARCHAR) FROM statements") == row["raw"]
+
+
+def test_columns_of_a_repeated_key_follow_validation(store: DuckDBStore, tmp_path: Path) -> None:
+    text = json.dumps(_statement(0))[:-1] + ', "timestamp": "2024-05-01T00:00:00+02:00"}'
+    source = tmp_path / "s.jsonl"
+    source.write_text(text + "\n", encoding="utf-8")
+    ingest_xapi(store, source)
+    assert store.scalar("SELECT ts FROM statements") == datetime(2024, 4, 30, 22, 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_change_nothing(
+    store: DuckDBStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr(xapi_json, "CHUNK_LINES", 4)
+    monkeypatch.setattr(xapi_json, "_workers", lambda: workers)
+    statements: list[Any] = [_statement(i) for i in range(30)]
+    statements[7] = {"actor": {}}
+    statements[20] = _statement(3)
+    statements[25] = {k: v for k, v in _statement(25).items() if k != "id"}
+    report = ingest_xapi(store, _jsonl(tmp_path / "s.jsonl", statements), max_rejects=1)
+    assert (report.rows_read, report.statements_written, report.rows_rejected) == (30, 28, 1)
+    assert report.rejections[0].line == 8
+    assert report.details["duplicates_in_file"] == 1
+    rows = store.con.execute(
+        "SELECT CAST(id AS VARCHAR), actor_key, ts, duration_s FROM statements ORDER BY raw::VARCHAR"
+    ).fetchall()
+    assert len(rows) == 28
+    assert _retrieved(store, IDS[29]) == _statement(29)

@@ -12,29 +12,46 @@ when it refuses).
   JSON array has ``line=None`` and its reason starts ``statement N:`` (N counts from 1).  The reason
   is the JSON path of the first violation and its message.
 * **Duplicates** in the file (same id; a statement without id gets the deterministic id of its
-  content, see :mod:`learnsight.xapi.columns`): identical content is kept once; different content
-  is a rejection of the later one.
+  content, see :mod:`learnsight.xapi.columns`): identical content (the same JSON value) is kept
+  once; different content is a rejection of the later one.
 * **Conflicts** with the store: a statement whose id is already stored with different content is a
   rejection (xAPI: statements are immutable); with identical content it is skipped by the store
   (``statements_skipped``), so importing a file twice writes nothing the second time.  Contents
-  are compared as JSON values (``1`` equals ``1.0``).  Statements stored by a tabular importer
-  (no ``raw`` text) are not compared.
+  are compared as JSON values (``1`` equals ``1.0``, ``true`` does not equal ``1``).  Statements
+  stored by a tabular importer (no ``raw`` text) are not compared.
 * **Voiding** statements are stored like any other; the store marks their targets voided.
 * ``rows_read`` counts the statements read (JSON values, blank lines excluded).
+* **Stored text** (``raw``): a JSON Lines statement is kept as received (the line, trimmed); a
+  statement without id, and every statement of a JSON array, as canonical JSON (id added).
+
+Speed: the hot path is one strict validation per line (pydantic-core, straight from the text);
+the row is then read from the validated model into column lists
+(:class:`~learnsight.xapi.columns_batch.ColumnBatch`), and timestamps and durations are converted
+for all rows at once in DuckDB.  On Linux a file of more than one chunk (:data:`CHUNK_LINES`) is
+validated by forked worker processes, one per available CPU; chunks are merged in file order, so
+the result never depends on them.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
+import multiprocessing as mp
+import os
+import sys
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Final
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from learnsight.errors import IngestError, Rejection, StatementValidationError
 from learnsight.ingest.common import check_source_file
@@ -42,15 +59,19 @@ from learnsight.progress import task
 from learnsight.store.base import IngestBatch, IngestReport, Store
 from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.store.schema import STATEMENT_SCHEMA
-from learnsight.xapi.columns import statement_columns, statements_table
+from learnsight.xapi.columns import canonical_json, with_deterministic_id
+from learnsight.xapi.columns_batch import ColumnBatch, finish
 from learnsight.xapi.parse import parse_statement
 from learnsight.xapi.statement import rules_for
 
 KIND: Final = "xapi"
 """The ``kind`` recorded in ``ingest_batches``."""
 
-CHUNK_ROWS: Final = 20_000
-"""Statements checked against the store and turned into Arrow at a time."""
+CHUNK_LINES: Final = 5_000
+"""Statements validated at a time (by one worker process when there are several)."""
+
+MAX_WORKERS: Final = 8
+"""Worker processes at most (one per available CPU, on Linux; in-process elsewhere)."""
 
 _CONFLICT_SQL: Final = """
 SELECT CAST(s.id AS VARCHAR), CAST(s.raw AS VARCHAR), i.raw
@@ -60,111 +81,240 @@ WHERE s.raw IS NOT NULL AND CAST(s.raw AS VARCHAR) <> i.raw
 """Stored statements whose id comes again with a different text (then compared as JSON)."""
 
 
+def same_json(a: object, b: object) -> bool:
+    """Are two parsed JSON values the same JSON value?  Numbers compare by value (``1`` equals
+    ``1.0``) but never equal a boolean (Python's ``True == 1``); object key order is irrelevant."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(same_json(value, b[key]) for key, value in a.items())
+        )
+    if isinstance(a, list):
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, int | float):
+        return isinstance(b, int | float) and a == b
+    return type(a) is type(b) and a == b
+
+
 @dataclass
-class _Seen:
-    line: int | None
-    index: int | None
-    digest: bytes
+class _Chunk:
+    """What validating one chunk of statements gave: accepted rows and rejections."""
+
+    read: int
+    positions: list[int]
+    """Line (JSON Lines) or index (JSON array) of each accepted row."""
+    ids: list[str]
+    rows: pa.Table
+    """:meth:`ColumnBatch.take_lists` of the accepted rows."""
+    rejected: list[tuple[int, str]]
+
+
+def _validate_lines(lines: list[tuple[int, str]], version: str | None) -> _Chunk:
+    """Validate JSON Lines statements straight from their text (the hot path; may run in a worker
+    process).  The text is kept as received; it is parsed again only for a statement without id."""
+    batch = ColumnBatch()
+    positions: list[int] = []
+    ids: list[str] = []
+    rejected: list[tuple[int, str]] = []
+    for line, text in lines:
+        try:
+            stmt = parse_statement(text, version=version)
+        except StatementValidationError as exc:
+            rejected.append((line, str(exc)))
+            continue
+        sid = stmt.id
+        if sid is None:
+            sid, text = with_deterministic_id(json.loads(text))
+        else:
+            sid = sid.lower()
+        positions.append(line)
+        ids.append(sid)
+        batch.add(stmt, raw=text, sid=sid)
+    return _Chunk(len(lines), positions, ids, batch.take_lists(), rejected)
+
+
+def _validate_items(items: list[tuple[int, object]], version: str | None) -> _Chunk:
+    """Validate statements of a JSON array (kept as canonical JSON)."""
+    batch = ColumnBatch()
+    positions: list[int] = []
+    ids: list[str] = []
+    rejected: list[tuple[int, str]] = []
+    for index, item in items:
+        if not isinstance(item, dict):
+            rejected.append((index, "<statement>: must be a JSON object"))
+            continue
+        try:
+            stmt = parse_statement(item, version=version)
+        except StatementValidationError as exc:
+            rejected.append((index, str(exc)))
+            continue
+        try:
+            if stmt.id is None:
+                sid, text = with_deterministic_id(item)
+            else:
+                sid, text = stmt.id.lower(), canonical_json(item)
+        except ValueError:
+            rejected.append((index, "<statement>: NaN and Infinity are not JSON numbers"))
+            continue
+        positions.append(index)
+        ids.append(sid)
+        batch.add(stmt, raw=text, sid=sid)
+    return _Chunk(len(items), positions, ids, batch.take_lists(), rejected)
 
 
 @dataclass
 class _Collector:
-    """State of one import: accepted rows (in Arrow chunks), rejections, duplicates."""
+    """State of one import: accepted rows (in Arrow chunks), rejections, duplicates.
+
+    Accepted rows are numbered in order; ``positions[n]`` is where row ``n`` came from (its line,
+    or its index in a JSON array) and ``seen`` maps each accepted id to its row.
+    """
 
     store: Store
     source: str
     stored: datetime
-    version: str | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    row_where: list[tuple[int | None, int | None]] = field(default_factory=list)
+    in_array: bool
     tables: list[pa.Table] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    seen: dict[str, _Seen] = field(default_factory=dict)
+    starts: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+    rejected: list[tuple[int, Rejection]] = field(default_factory=list)
     read: int = 0
     duplicates: int = 0
     conflicts: int = 0
 
-    def reject(self, line: int | None, index: int | None, reason: str) -> None:
-        prefix = f"statement {index}: " if index is not None and line is None else ""
-        self.rejections.append(Rejection(self.source, line, prefix + reason))
+    def reject(self, position: int, reason: str) -> None:
+        if self.in_array:
+            rejection = Rejection(self.source, None, f"statement {position}: {reason}")
+        else:
+            rejection = Rejection(self.source, position, reason)
+        self.rejected.append((position, rejection))
 
-    def add(self, line: int | None, index: int | None, data: object, *, text: bool) -> None:
-        """Validate one statement (JSON text or parsed JSON) and keep its row, or say why not.
+    def merge(self, chunk: _Chunk) -> None:
+        """Take a validated chunk (chunks in source order): its rejections, and its rows less the
+        ids seen before (identical content: a duplicate; different: a rejection)."""
+        self.read += chunk.read
+        for position, reason in chunk.rejected:
+            self.reject(position, reason)
+        seen, positions = self.seen, self.positions
+        start = len(positions)
+        accepted: list[int] = []
+        repeated: list[int] = []
+        for i, sid in enumerate(chunk.ids):
+            if sid in seen:
+                repeated.append(i)
+            else:
+                seen[sid] = len(positions)
+                positions.append(chunk.positions[i])
+                accepted.append(i)
+        rows = chunk.rows
+        if repeated:
+            raw = rows.column("raw")
+            for i in repeated:
+                sid = chunk.ids[i]
+                first = seen[sid]
+                earlier = raw[accepted[first - start]].as_py() if first >= start else self._raw(first)
+                self._repeat(chunk.positions[i], sid, first, earlier, raw[i].as_py())
+            rows = rows.take(pa.array(accepted, pa.int64()))
+        if rows.num_rows:
+            self.starts.append(start)
+            self.tables.append(rows)
 
-        JSON text is validated by pydantic-core straight from the text (the fast path) and parsed
-        again only when valid, for the ``raw`` column.
-        """
-        self.read += 1
-        if not text and not isinstance(data, dict):
-            self.reject(line, index, "<statement>: must be a JSON object")
+    def _repeat(self, position: int, sid: str, first: int, earlier: str, text: str) -> None:
+        if same_json(json.loads(earlier), json.loads(text)):
+            self.duplicates += 1
             return
+        where = f"statement {self.positions[first]}" if self.in_array else f"line {self.positions[first]}"
+        self.reject(position, f"id: statement id {sid} already appears at {where} with different content")
+
+    def _raw(self, row: int) -> str:
+        """The stored text of accepted row ``row`` (in a merged chunk)."""
+        k = bisect_right(self.starts, row) - 1
+        text: str = self.tables[k].column("raw")[row - self.starts[k]].as_py()
+        return text
+
+    def table(self) -> pa.Table:
+        """Every accepted row, less those conflicting with the store (which become rejections)."""
+        if not self.tables:
+            return STATEMENT_SCHEMA.empty_table()
+        con = duckdb.connect()
         try:
-            stmt = parse_statement(data, version=self.version)
-        except StatementValidationError as exc:
-            self.reject(line, index, str(exc))
-            return
-        if text:
-            data = json.loads(str(data))
-        assert isinstance(data, dict)
-        row = statement_columns(stmt, stored=self.stored, source=data)
-        sid: str = row["id"]
-        digest = hashlib.blake2b(row["raw"].encode(), digest_size=16).digest()
-        first = self.seen.get(sid)
-        if first is not None:
-            if first.digest == digest:
-                self.duplicates += 1
-                return
-            where = f"line {first.line}" if first.line is not None else f"statement {first.index}"
-            self.reject(
-                line, index, f"id: statement id {sid} already appears at {where} with different content"
-            )
-            return
-        self.seen[sid] = _Seen(line, index, digest)
-        self.rows.append(row)
-        self.row_where.append((line, index))
-        if len(self.rows) >= CHUNK_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        """Check the pending rows against the store and move them into an Arrow table."""
-        if not self.rows:
-            return
-        conflicting = self._conflicts()
+            table = finish(pa.concat_tables(self.tables), stored=self.stored, con=con)
+        finally:
+            con.close()
+        conflicting = self._conflicts(table)
         if conflicting:
-            keep = []
-            for row, (line, index) in zip(self.rows, self.row_where, strict=True):
-                if row["id"] in conflicting:
-                    self.conflicts += 1
-                    self.reject(
-                        line,
-                        index,
-                        f"id: statement id {row['id']} is already stored "
-                        "with different content (xAPI conflict)",
-                    )
-                else:
-                    keep.append(row)
-            self.rows = keep
-        self.tables.append(statements_table(self.rows))
-        self.rows = []
-        self.row_where = []
+            for sid in sorted(conflicting, key=self.seen.__getitem__):
+                self.conflicts += 1
+                self.reject(
+                    self.positions[self.seen[sid]],
+                    f"id: statement id {sid} is already stored with different content (xAPI conflict)",
+                )
+            keep = pc.invert(pc.is_in(table.column("id"), value_set=pa.array(sorted(conflicting))))
+            table = table.filter(keep)
+        return table
 
-    def _conflicts(self) -> set[str]:
+    def rejections(self) -> tuple[Rejection, ...]:
+        """The rejections in source order."""
+        return tuple(rejection for _, rejection in sorted(self.rejected, key=lambda item: item[0]))
+
+    def _conflicts(self, table: pa.Table) -> set[str]:
         if not isinstance(self.store, DuckDBStore):
             return set()
-        incoming = pa.table({"id": [r["id"] for r in self.rows], "raw": [r["raw"] for r in self.rows]})
         con = self.store.con
-        con.register("_xapi_incoming", incoming)
+        con.register("_xapi_incoming", table.select(["id", "raw"]))
         try:
             differing = con.execute(_CONFLICT_SQL).fetchall()
         finally:
             con.unregister("_xapi_incoming")
-        return {sid for sid, old, new in differing if json.loads(old) != json.loads(new)}
+        return {sid for sid, old, new in differing if not same_json(json.loads(old), json.loads(new))}
 
-    def table(self) -> pa.Table:
-        self.flush()
-        if not self.tables:
-            return STATEMENT_SCHEMA.empty_table()
-        return pa.concat_tables(self.tables)
+
+def _workers() -> int:
+    """Worker processes for validation: one per available CPU where processes can be forked."""
+    if sys.platform != "linux" or "fork" not in mp.get_all_start_methods():
+        return 1
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def _validate_jsonl(fh: IO[str], collector: _Collector, version: str | None, advance: Any) -> None:
+    """Validate a JSON Lines file chunk by chunk, in worker processes when it has several chunks.
+
+    Workers are forked (they inherit the built validators) and only validate and build Arrow
+    columns; the chunks are merged here in file order, so results do not depend on the workers.
+    """
+    records = _jsonl_records(fh)
+    chunks = iter(lambda: list(islice(records, CHUNK_LINES)), [])
+    first = next(chunks, [])
+    second = next(chunks, [])
+    workers = _workers()
+    if not second or workers < 2:
+        for chunk in (first, second, *chunks) if second else (first,):
+            collector.merge(_validate_lines(chunk, version))
+            advance(len(chunk))
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    try:
+        pending: deque[Future[_Chunk]] = deque()
+        for chunk in (first, second, *chunks):
+            pending.append(pool.submit(_validate_lines, chunk, version))
+            while len(pending) > 2 * workers:
+                done = pending.popleft().result()
+                collector.merge(done)
+                advance(done.read)
+        while pending:
+            done = pending.popleft().result()
+            collector.merge(done)
+            advance(done.read)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _open(path: Path) -> IO[str]:
@@ -235,32 +385,31 @@ def ingest_xapi(
     """
     path = Path(path)
     check_source_file(path)
+    is_array = _is_array(path)
     collector = _Collector(
         store=store,
         source=str(path),
         stored=datetime.now(UTC).replace(tzinfo=None),
-        version=rules_for(version) if version is not None else None,
+        in_array=is_array,
     )
-    is_array = _is_array(path)
+    rules = rules_for(version) if version is not None else None
     with task(f"Validating xAPI statements in {path.name}") as advance:
         if is_array:
-            for index, item in enumerate(_array_items(path), 1):
-                collector.add(None, index, item, text=False)
-                if index % 1000 == 0:
-                    advance(1000)
+            items = list(enumerate(_array_items(path), 1))
+            for start in range(0, len(items), CHUNK_LINES):
+                chunk = items[start : start + CHUNK_LINES]
+                collector.merge(_validate_items(chunk, rules))
+                advance(len(chunk))
         else:
             with _open(path) as fh:
-                for number, line in _jsonl_records(fh):
-                    collector.add(number, None, line, text=True)
-                    if collector.read % 1000 == 0:
-                        advance(1000)
+                _validate_jsonl(fh, collector, rules, advance)
         table = collector.table()
     batch = IngestBatch(
         kind=KIND,
         source=str(path),
         rows_read=collector.read,
         statements=table,
-        rejections=tuple(collector.rejections),
+        rejections=collector.rejections(),
         details={
             "format": "json-array" if is_array else "jsonl",
             "duplicates_in_file": collector.duplicates,

@@ -46,6 +46,7 @@ import pyarrow as pa
 from learnsight.store.schema import STATEMENT_COLUMNS
 from learnsight.xapi.activity import Activity
 from learnsight.xapi.agent import Agent, Group
+from learnsight.xapi.context import Context
 from learnsight.xapi.ids import deterministic_id
 from learnsight.xapi.statement import Statement, SubStatement
 from learnsight.xapi.statement_ref import StatementRef
@@ -74,25 +75,50 @@ def statement_id(stmt: Statement, source: Mapping[str, Any] | None = None) -> st
     return str(deterministic_id("xapi", canonical_json(content)))
 
 
+def with_deterministic_id(received: Mapping[str, Any]) -> tuple[str, str]:
+    """The id and ``raw`` text of a statement received without id (see the module docstring).
+
+    Each top-level value is encoded once and both canonical texts (without and with the id) are
+    joined from the same parts.
+
+    >>> sid, raw = with_deterministic_id({"actor": {"mbox": "mailto:a@b.org"}, "verb": {"id": "x:v"}})
+    >>> sid == str(deterministic_id("xapi", canonical_json({"actor": {"mbox": "mailto:a@b.org"},
+    ...                                                         "verb": {"id": "x:v"}})))
+    True
+    >>> raw == canonical_json({"actor": {"mbox": "mailto:a@b.org"}, "verb": {"id": "x:v"}, "id": sid})
+    True
+    """
+    encode = _encoder.encode
+    parts = sorted((key, f"{encode(key)}:{encode(value)}") for key, value in received.items())
+    sid = str(deterministic_id("xapi", "{" + ",".join(part for _, part in parts) + "}"))
+    parts.append(("id", f'"id":{encode(sid)}'))
+    parts.sort()
+    return sid, "{" + ",".join(part for _, part in parts) + "}"
+
+
 def _utc_naive(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _course(stmt: Statement) -> str | None:
-    context = stmt.context
-    if context is None or context.context_activities is None:
-        return None
+def course_of(context: Context) -> str | None:
+    """The ``course`` column of a statement's context (see the module docstring)."""
     activities = context.context_activities
-    for kind in ("grouping", "parent"):
-        for activity in activities.activities(kind):
-            if activity.activity_type == COURSE:
+    if activities is None:
+        return None
+    for value in (activities.grouping, activities.parent):
+        if value is None:
+            continue
+        for activity in (value,) if isinstance(value, Activity) else value:
+            definition = activity.definition
+            if definition is not None and definition.type == COURSE:
                 return activity.id
     return None
 
 
-def _quantity(extensions: Mapping[str, Any] | None) -> float | None:
+def quantity_of(extensions: Mapping[str, Any] | None) -> float | None:
+    """The ``quantity`` column of a result's extensions (see the module docstring)."""
     if not extensions:
         return None
     for iri in QUANTITY_EXTENSIONS:
@@ -124,8 +150,10 @@ def statement_columns(
         One value per column of :data:`~learnsight.store.schema.STATEMENT_COLUMNS`.
     """
     received: Mapping[str, Any] = source if source is not None else stmt.to_dict()
-    sid = statement_id(stmt, received)
-    raw = canonical_json(received if stmt.id is not None else {**received, "id": sid})
+    if stmt.id is not None:
+        sid, raw = stmt.id.lower(), canonical_json(received)
+    else:
+        sid, raw = with_deterministic_id(received)
     obj = stmt.object
     activity_type = None
     if isinstance(obj, Activity):
@@ -157,7 +185,7 @@ def statement_columns(
         "ts": _utc_naive(when),
         "stored": _utc_naive(stored),
         "source": platform if platform is not None else SOURCE_LMS,
-        "course": _course(stmt),
+        "course": course_of(context) if context is not None else None,
         "registration": registration.lower() if registration is not None else None,
         "score_scaled": score.scaled if score is not None else None,
         "score_raw": score.raw if score is not None else None,
@@ -167,7 +195,7 @@ def statement_columns(
         "completion": result.completion if result is not None else None,
         "response": result.response if result is not None else None,
         "duration_s": result.duration_s if result is not None else None,
-        "quantity": _quantity(result.extensions) if result is not None else None,
+        "quantity": quantity_of(result.extensions) if result is not None else None,
         "extensions": None,
         "raw": raw,
         "voided": False,
