@@ -28,7 +28,7 @@ Speed: the hot path is one strict validation per line (pydantic-core, straight f
 the row is then read from the validated model into column lists
 (:class:`~learnsight.xapi.columns_batch.ColumnBatch`), and timestamps and durations are converted
 for all rows at once in DuckDB.  On Linux a file of more than one chunk (:data:`CHUNK_LINES`) is
-validated by forked worker processes, one per available CPU; chunks are merged in file order, so
+validated by worker processes (from a fork server), one per available CPU; chunks are merged in file order, so
 the result never depends on them.
 """
 
@@ -278,17 +278,25 @@ class _Collector:
 
 
 def _workers() -> int:
-    """Worker processes for validation: one per available CPU where processes can be forked."""
-    if sys.platform != "linux" or "fork" not in mp.get_all_start_methods():
+    """Worker processes for validation: one per available CPU (where a fork server exists)."""
+    if sys.platform != "linux" or "forkserver" not in mp.get_all_start_methods():
         return 1
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def _pool_context() -> Any:
+    """A fork-server context: workers fork from a fresh interpreter that has imported this module,
+    never from the caller, whose DuckDB connection has threads running (forking those is unsafe)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
 
 
 def _validate_jsonl(fh: IO[str], collector: _Collector, version: str | None, advance: Any) -> None:
     """Validate a JSON Lines file chunk by chunk, in worker processes when it has several chunks.
 
-    Workers are forked (they inherit the built validators) and only validate and build Arrow
-    columns; the chunks are merged here in file order, so results do not depend on the workers.
+    Workers come from a fork server that has imported the validators once; they only validate and
+    build Arrow columns; the chunks are merged here in file order, so results do not depend on the workers.
     """
     records = _jsonl_records(fh)
     chunks = iter(lambda: list(islice(records, CHUNK_LINES)), [])
@@ -300,7 +308,7 @@ def _validate_jsonl(fh: IO[str], collector: _Collector, version: str | None, adv
             collector.merge(_validate_lines(chunk, version))
             advance(len(chunk))
         return
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
     try:
         pending: deque[Future[_Chunk]] = deque()
         for chunk in (first, second, *chunks):

@@ -35,8 +35,6 @@ MAX_REJECTIONS_KEPT = 10_000
 _SQL_TYPES = {
     "id": "UUID",
     "registration": "UUID",
-    "extensions": "JSON",
-    "raw": "JSON",
     "attributes": "JSON",
 }
 
