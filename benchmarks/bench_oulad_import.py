@@ -65,9 +65,7 @@ def main() -> int:
             "click statements": int(clicks_rows),
             "clicks": int(clicks),
             "students": int(store.scalar("SELECT count(DISTINCT actor_key) FROM statements")),
-            "module-presentations": int(
-                store.scalar("SELECT count(DISTINCT course) FROM statements")
-            ),
+            "module-presentations": int(store.scalar("SELECT count(DISTINCT course) FROM statements")),
         }
         store.close()
     print(f"source: {oulad}")

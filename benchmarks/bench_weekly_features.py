@@ -38,12 +38,28 @@ from learnsight.store import open_store
 from learnsight.xapi import vocab as v
 
 FAMILIES = {
-    **dict.fromkeys(["oucontent", "page", "subpage", "sharedsubpage", "homepage", "htmlactivity", "dualpane",
-                     "glossary", "ouwiki", "lesson", "module", "course"], "content"),
+    **dict.fromkeys(
+        [
+            "oucontent",
+            "page",
+            "subpage",
+            "sharedsubpage",
+            "homepage",
+            "htmlactivity",
+            "dualpane",
+            "glossary",
+            "ouwiki",
+            "lesson",
+            "module",
+            "course",
+        ],
+        "content",
+    ),
     **dict.fromkeys(["resource", "url", "folder", "file", "link", "dataplus"], "resource"),
     **dict.fromkeys(["forumng", "discussion", "forum", "forum-reply"], "forum"),
-    **dict.fromkeys(["quiz", "externalquiz", "questionnaire", "assessment", "cmi.interaction", "homework"],
-                    "quiz"),
+    **dict.fromkeys(
+        ["quiz", "externalquiz", "questionnaire", "assessment", "cmi.interaction", "homework"], "quiz"
+    ),
     **dict.fromkeys(["video", "media"], "video"),
 }
 """Activity-type suffix → resource family (the same table as ``weekly.sql``'s CASE)."""
@@ -106,8 +122,10 @@ def run_pandas(db: Path) -> pa.Table:
             "events": rows["own"],
             "lms_events": rows["own"] * lms,
             "clicks": clicks,
-            **{f"clicks_{f}": clicks.where(family == f)
-               for f in ("content", "resource", "forum", "quiz", "video", "other")},
+            **{
+                f"clicks_{f}": clicks.where(family == f)
+                for f in ("content", "resource", "forum", "quiz", "video", "other")
+            },
             "submissions": submitted.astype("int64"),
             "scored_items": (scored & rows["score_scaled"].notna()).astype("int64"),
             "mean_score": rows["score_scaled"].where(scored),
@@ -132,9 +150,14 @@ def run_pandas(db: Path) -> pa.Table:
     out["active_days"] = own_grouped["date"].nunique()
     out["distinct_objects"] = own_grouped["object_id"].nunique()
     out[["active_days", "distinct_objects"]] = out[["active_days", "distinct_objects"]].fillna(0)
-    for name, source in (("attended", "classroom"), ("absent", "classroom"), ("canteen_swipes", "canteen"),
-                         ("dorm_returns", "dorm"), ("network_sessions", "network"),
-                         ("library_loans", "library")):
+    for name, source in (
+        ("attended", "classroom"),
+        ("absent", "classroom"),
+        ("canteen_swipes", "canteen"),
+        ("dorm_returns", "dorm"),
+        ("network_sessions", "network"),
+        ("library_loans", "library"),
+    ):
         if source not in present:
             out[name] = np.nan
     return pa.Table.from_pandas(out.reset_index()[[*keys, *FEATURE_NAMES]], preserve_index=False)
@@ -146,8 +169,9 @@ def child(impl: str, db: Path, out: Path) -> None:
     table = run_duckdb(db) if impl == "duckdb" else run_pandas(db)
     seconds = time.perf_counter() - started
     pq.write_table(table, out)
-    out.with_suffix(".json").write_text(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb(),
-                                                    "rows": table.num_rows}))
+    out.with_suffix(".json").write_text(
+        json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": table.num_rows})
+    )
 
 
 def _measure(impl: str, db: Path, folder: Path) -> tuple[dict[str, float], pd.DataFrame]:

@@ -2,8 +2,8 @@
 
 simulate (seeded semester) → export every source's raw files → ingest each file with its importer
 (xAPI JSON Lines for the LMS, CSV + shipped mapping for canteen, dorm, library and network) → learner
-profiles → activities → behaviour indicators → an HTML report.  Later stages (indicators, prediction, interventions) add
-their steps here as they land.
+profiles → activities → behaviour indicators → an HTML report.  Later stages (prediction,
+interventions) add their steps here as they land.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Environment variables use the ``LEARNSIGHT_`` prefix:
     The embedded DuckDB store file (default: ``learnsight.duckdb`` in the user's data directory).
 ``LEARNSIGHT_MEMORY_LIMIT``
     DuckDB memory limit for the store connection (default ``2GB``; larger work spills to disk).
+``LEARNSIGHT_ANALYTICS_MEMORY_LIMIT``
+    DuckDB memory limit while building derived tables (default ``8GB``).
 ``LEARNSIGHT_DATA``
     The folder with the shared real datasets (default: ``../shared/datasets`` beside the project
     checkout, else relative to the working directory).
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     activity_gap_minutes: float = 30.0
     memory_limit: str = "2GB"
     """DuckDB memory limit of the store's connection (it spills to disk beyond it)."""
+    analytics_memory_limit: str = "8GB"
+    """DuckDB memory limit while building derived tables (activities, indicators, weekly tensors):
+    their window sorts spill to disk, and run several times slower, under the ingest limit."""
 
 
 def get_settings() -> Settings:

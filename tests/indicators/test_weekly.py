@@ -29,22 +29,52 @@ def _day(month: int, day: int, year: int = 2024, hour: int = 10) -> dt.datetime:
     return dt.datetime(year, month, day, hour)
 
 
-def _st(actor: str, verb: str, ts: dt.datetime, *, course: str | None = C1, source: str = "lms",
-        obj: str | None = None, atype: str | None = None, **result: Any) -> dict[str, Any]:
+def _st(
+    actor: str,
+    verb: str,
+    ts: dt.datetime,
+    *,
+    course: str | None = C1,
+    source: str = "lms",
+    obj: str | None = None,
+    atype: str | None = None,
+    **result: Any,
+) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "actor_key": actor, "verb_id": verb, "ts": ts, "course": course, "source": source,
+        "actor_key": actor,
+        "verb_id": verb,
+        "ts": ts,
+        "course": course,
+        "source": source,
         "object_id": obj or f"http://u.example/o/{verb.rsplit('/', 1)[-1]}/{ts.isoformat()}",
-        "object_type": "Activity", "activity_type": atype,
+        "object_type": "Activity",
+        "activity_type": atype,
     }
     row.update(result)
     return row
 
 
 def _ingest(store: DuckDBStore, rows: list[dict[str, Any]], *, with_courses: bool = True) -> None:
-    cols = ["actor_key", "verb_id", "ts", "course", "source", "object_id", "object_type", "activity_type",
-            "quantity", "score_scaled", "duration_s", "extensions"]
-    types = {"ts": pa.timestamp("us"), "quantity": pa.float64(), "score_scaled": pa.float64(),
-             "duration_s": pa.float64()}
+    cols = [
+        "actor_key",
+        "verb_id",
+        "ts",
+        "course",
+        "source",
+        "object_id",
+        "object_type",
+        "activity_type",
+        "quantity",
+        "score_scaled",
+        "duration_s",
+        "extensions",
+    ]
+    types = {
+        "ts": pa.timestamp("us"),
+        "quantity": pa.float64(),
+        "score_scaled": pa.float64(),
+        "duration_s": pa.float64(),
+    }
     data = {c: pa.array([r.get(c) for r in rows], types.get(c, pa.string())) for c in cols}
     data["id"] = pa.array([str(uuid.uuid5(uuid.NAMESPACE_OID, repr(sorted(r.items())))) for r in rows])
     courses = pa.table(
@@ -56,8 +86,11 @@ def _ingest(store: DuckDBStore, rows: list[dict[str, Any]], *, with_courses: boo
             "source": ["test", "test"],
         }
     )
-    store.ingest(IngestBatch("test", "memory", len(rows), statements=pa.table(data),
-                             courses=courses if with_courses else None))
+    store.ingest(
+        IngestBatch(
+            "test", "memory", len(rows), statements=pa.table(data), courses=courses if with_courses else None
+        )
+    )
 
 
 def _ext(group: str, iri: str, value: object) -> str:
@@ -71,10 +104,24 @@ BASE_ROWS = [
     _st("a", v.INTERACTED, _day(12, 25, 2023), atype=VLE("oucontent"), obj="p1", quantity=4.0),  # → -1
     _st("a", v.INTERACTED, _day(1, 2), atype=VLE("resource"), obj="r1", quantity=3.0),
     _st("a", v.VIEWED, _day(1, 2), atype=VLE("forumng"), obj="f1", quantity=1.0),
-    _st("a", v.SUBMITTED, _day(1, 6), atype=v.ASSESSMENT, obj="t1", score_scaled=0.8,
-        extensions=_ext("context", v.EXT_DUE, "2024-01-05T00:00:00Z")),  # after its deadline
-    _st("a", v.SUBMITTED, _day(1, 10), atype=v.HOMEWORK, obj="t2", score_scaled=0.6,
-        extensions=_ext("result", v.EXT_LATE, True)),  # flagged late
+    _st(
+        "a",
+        v.SUBMITTED,
+        _day(1, 6),
+        atype=v.ASSESSMENT,
+        obj="t1",
+        score_scaled=0.8,
+        extensions=_ext("context", v.EXT_DUE, "2024-01-05T00:00:00Z"),
+    ),  # after its deadline
+    _st(
+        "a",
+        v.SUBMITTED,
+        _day(1, 10),
+        atype=v.HOMEWORK,
+        obj="t2",
+        score_scaled=0.6,
+        extensions=_ext("result", v.EXT_LATE, True),
+    ),  # flagged late
     _st("a", v.ATTENDED, _day(1, 9), source="classroom", obj="s1"),
     _st("a", v.ABSENT, _day(1, 11), source="classroom", obj="s2"),
     _st("a", v.WATCHED, _day(1, 15), atype=v.VIDEO, obj="v1", duration_s=100.0),
@@ -119,25 +166,60 @@ def test_exact_values(hand: DuckDBStore) -> None:
     assert wf.n_weeks == 3  # C1's 21 days; C2 has no length and data only in weeks -1, 0
     assert wf.sources == ["canteen", "classroom", "lms", "registry"]
     keys = [(r["actor_key"], r["course"], r["week"]) for r in wf.table.select(list(KEYS)).to_pylist()]
-    assert keys == [("a", C1, -1), ("a", C1, 0), ("a", C1, 1), ("a", C1, 2),
-                    ("a", C2, -1), ("a", C2, 0), ("c", C2, 0)]
+    assert keys == [
+        ("a", C1, -1),
+        ("a", C1, 0),
+        ("a", C1, 1),
+        ("a", C1, 2),
+        ("a", C2, -1),
+        ("a", C2, 0),
+        ("c", C2, 0),
+    ]
     assert _row(wf, "a", C1, -1) == _expect(
-        events=2, lms_events=2, clicks=6.0, active_days=2, distinct_objects=2,
-        clicks_content=4.0, clicks_quiz=2.0)
+        events=2,
+        lms_events=2,
+        clicks=6.0,
+        active_days=2,
+        distinct_objects=2,
+        clicks_content=4.0,
+        clicks_quiz=2.0,
+    )
     assert _row(wf, "a", C1, 0) == _expect(
-        events=3, lms_events=3, clicks=4.0, active_days=2, distinct_objects=3, clicks_resource=3.0,
-        clicks_forum=1.0, submissions=1, scored_items=1, mean_score=0.8, late_submissions=1,
-        canteen_swipes=1)
+        events=3,
+        lms_events=3,
+        clicks=4.0,
+        active_days=2,
+        distinct_objects=3,
+        clicks_resource=3.0,
+        clicks_forum=1.0,
+        submissions=1,
+        scored_items=1,
+        mean_score=0.8,
+        late_submissions=1,
+        canteen_swipes=1,
+    )
     assert _row(wf, "a", C1, 1) == _expect(
-        events=3, lms_events=1, active_days=3, distinct_objects=3, submissions=1, scored_items=1,
-        mean_score=0.6, late_submissions=1, attended=1, absent=1)
+        events=3,
+        lms_events=1,
+        active_days=3,
+        distinct_objects=3,
+        submissions=1,
+        scored_items=1,
+        mean_score=0.6,
+        late_submissions=1,
+        attended=1,
+        absent=1,
+    )
     assert _row(wf, "a", C1, 2) == _expect(
-        events=3, lms_events=3, active_days=2, distinct_objects=2, video_seconds=100.0, forum_posts=2)
+        events=3, lms_events=3, active_days=2, distinct_objects=2, video_seconds=100.0, forum_posts=2
+    )
     assert _row(wf, "a", C2, -1) == _expect(canteen_swipes=1)
     assert _row(wf, "a", C2, 0) == _expect(
-        events=1, lms_events=1, clicks=5.0, active_days=1, distinct_objects=1, clicks_other=5.0)
+        events=1, lms_events=1, clicks=5.0, active_days=1, distinct_objects=1, clicks_other=5.0
+    )
     assert _row(wf, "c", C2, 0) == _expect(
-        events=1, lms_events=1, clicks=2.0, active_days=1, distinct_objects=1, clicks_content=2.0)
+        events=1, lms_events=1, clicks=2.0, active_days=1, distinct_objects=1, clicks_content=2.0
+    )
 
 
 def test_tensor_nan_and_zero(hand: DuckDBStore) -> None:
@@ -148,8 +230,11 @@ def test_tensor_nan_and_zero(hand: DuckDBStore) -> None:
     assert index.students == ["a", "b", "c"] and index.courses == [C1, C2]
     assert index.weeks == [-1, 0, 1, 2] and index.features == list(FEATURE_NAMES)
     f = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    counts = [j for name, j in f.items() if name not in {"mean_score", "dorm_returns", "network_sessions",
-                                                         "library_loans"}]
+    counts = [
+        j
+        for name, j in f.items()
+        if name not in {"mean_score", "dorm_returns", "network_sessions", "library_loans"}
+    ]
     # not enrolled → NaN everywhere
     assert np.isnan(x[1, 1]).all() and np.isnan(x[2, 0]).all()
     # enrolled, nothing happened → 0 (b registered in C1 but never came)
@@ -178,8 +263,9 @@ LATER_ROWS = [
 """Statements dated after both cut-offs below (course week 1 of C1; 2024-01-08 12:00)."""
 
 
-@pytest.mark.parametrize("as_of", [AsOf(week=1), AsOf(date=dt.datetime(2024, 1, 8, 12))],
-                         ids=["week", "date"])
+@pytest.mark.parametrize(
+    "as_of", [AsOf(week=1), AsOf(date=dt.datetime(2024, 1, 8, 12))], ids=["week", "date"]
+)
 def test_later_statements_change_nothing(store: DuckDBStore, as_of: AsOf) -> None:
     _ingest(store, BASE_ROWS)
     before = weekly_features(DuckDBEngine(store), as_of, n_weeks=3)
@@ -258,8 +344,13 @@ def test_synthetic_campus(campus_store: DuckDBStore) -> None:
     assert np.nanmin(scores) >= 0 and np.nanmax(scores) <= 1
     # the weekly counts add up to the whole-course indicators of the same data
     course = compute_indicators(engine).student_course.to_pandas().set_index(["actor_key", "course"])
-    totals = wf.table.to_pandas().groupby(["actor_key", "course"])[
-        ["clicks", "lms_events", "submissions", "attended", "absent", "video_seconds"]].sum()
+    totals = (
+        wf.table.to_pandas()
+        .groupby(["actor_key", "course"])[
+            ["clicks", "lms_events", "submissions", "attended", "absent", "video_seconds"]
+        ]
+        .sum()
+    )
     joined = totals.join(course.add_suffix("_course"), how="inner")
     assert len(joined) == len(totals)
     for name in ["clicks", "lms_events", "submissions", "attended", "absent", "video_seconds"]:

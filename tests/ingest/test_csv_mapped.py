@@ -80,9 +80,7 @@ def test_every_shipped_mapping_has_a_fixture() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
-def test_shipped_mapping_imports_and_reimports(
-    store: DuckDBStore, tmp_path: Path, name: str
-) -> None:
+def test_shipped_mapping_imports_and_reimports(store: DuckDBStore, tmp_path: Path, name: str) -> None:
     path = _write(tmp_path, f"{name}.csv", FIXTURES[name])
     n = FIXTURES[name].count("\n") - 1
     report = ingest_csv(store, path, name)
@@ -134,9 +132,7 @@ def test_dorm_value_map(store: DuckDBStore, tmp_path: Path) -> None:
     bad = _write(tmp_path, "d2.csv", "card_id,timestamp,gate,direction\nS1,2024-09-02 23:00:00,G,up\n")
     with pytest.raises(IngestError) as caught:
         ingest_csv(store, bad, "dorm-gate")
-    assert str(caught.value.rejections[0]) == (
-        'd2.csv:2: unmapped verb value "up" in column "direction"'
-    )
+    assert str(caught.value.rejections[0]) == ('d2.csv:2: unmapped verb value "up" in column "direction"')
 
 
 def test_library_and_network(store: DuckDBStore, tmp_path: Path) -> None:
@@ -248,7 +244,7 @@ def test_yaml_mapping_and_no_header(store: DuckDBStore, tmp_path: Path) -> None:
         tmp_path,
         "clicks.yaml",
         "name: clicks\n"
-        "csv: {header: false, columns: [user, at, page, n], delimiter: \"\\t\"}\n"
+        'csv: {header: false, columns: [user, at, page, n], delimiter: "\\t"}\n'
         "actor: {column: user, home_page: 'https://lms.example'}\n"
         "verb: http://adlnet.gov/expapi/verbs/experienced\n"
         "object: {id: 'https://lms.example/{page}'}\n"
@@ -339,8 +335,9 @@ def test_truncated_gzip(store: DuckDBStore, tmp_path: Path) -> None:
 def test_latin1_file(store: DuckDBStore, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(
-        "card_id,timestamp,terminal,canteen,amount\nS1,2024-09-02 07:32:10,T1,Cantina São,1\n"
-        .encode("latin-1")
+        "card_id,timestamp,terminal,canteen,amount\nS1,2024-09-02 07:32:10,T1,Cantina São,1\n".encode(
+            "latin-1"
+        )
     )
     with pytest.raises(IngestError, match=r"latin1\.csv.*line 2: not UTF-8"):
         ingest_csv(store, path, "campus-card-canteen")
@@ -349,7 +346,7 @@ def test_latin1_file(store: DuckDBStore, tmp_path: Path) -> None:
 
 # -- bad mapping files ---------------------------------------------------------------------------
 
-CANTEEN_TOML = (Path(__file__).parents[2] / "src/learnsight/ingest/mappings/campus-card-canteen.toml")
+CANTEEN_TOML = Path(__file__).parents[2] / "src/learnsight/ingest/mappings/campus-card-canteen.toml"
 
 
 @pytest.fixture(scope="module")
@@ -364,21 +361,35 @@ def untouched_store() -> Iterator[DuckDBStore]:
     [
         ('column = "card_id"', "", "actor.column: field required"),
         ('column = "card_id"', 'colum = "card_id"', "actor.colum: extra inputs are not permitted"),
-        ('verb = "https://learnsight.dev/xapi/verbs/swiped-card"', 'verb = "swiped"',
-         "verb.value: not an absolute IRI"),
-        ('verb = "https://learnsight.dev/xapi/verbs/swiped-card"',
-         'verb = {column = "terminal", map = {T1 = "http://x.org/v"}, unmapped = "default"}',
-         'verb: unmapped = "default" needs default'),
+        (
+            'verb = "https://learnsight.dev/xapi/verbs/swiped-card"',
+            'verb = "swiped"',
+            "verb.value: not an absolute IRI",
+        ),
+        (
+            'verb = "https://learnsight.dev/xapi/verbs/swiped-card"',
+            'verb = {column = "terminal", map = {T1 = "http://x.org/v"}, unmapped = "default"}',
+            'verb: unmapped = "default" needs default',
+        ),
         ('encoding = "utf-8"', 'encoding = "latin-1"', "csv.encoding: input should be 'utf-8'"),
         ('delimiter = ","', 'delimiter = "::"', "csv.delimiter: input should be"),
         ('timezone = "UTC"', 'timezone = "Mars/Olympus"', "csv.timezone: unknown time zone"),
         ('"%Y-%m-%d %H:%M:%S"', '"%Y-%Q"', "csv.timestamp_formats.0:"),
-        ('home_page = "https://campus.example.edu"', "mbox = true\nhome_page = \"https://c.e\"",
-         "actor: give either home_page (account) or mbox = true"),
-        ('id = "https://campus.example.edu/canteen/{terminal}"', 'id = "https://c.e/{terminal"',
-         "object.id: unbalanced braces"),
-        ('quantity = "amount"', 'quantity = "amount"\nduration = {start = "timestamp"}',
-         "result.duration: give either column (+ unit) or both start and end"),
+        (
+            'home_page = "https://campus.example.edu"',
+            'mbox = true\nhome_page = "https://c.e"',
+            "actor: give either home_page (account) or mbox = true",
+        ),
+        (
+            'id = "https://campus.example.edu/canteen/{terminal}"',
+            'id = "https://c.e/{terminal"',
+            "object.id: unbalanced braces",
+        ),
+        (
+            'quantity = "amount"',
+            'quantity = "amount"\nduration = {start = "timestamp"}',
+            "result.duration: give either column (+ unit) or both start and end",
+        ),
         ("[csv]", "[csv\n", "not valid TOML"),
     ],
 )

@@ -37,14 +37,62 @@ def sample_rows() -> Rows:
             ["2001", "BBB", "2014B", "oucontent", "", ""],
         ],
         "studentInfo": [
-            ["AAA", "2013J", "1", "M", "Scotland", "HE Qualification", "90-100%", "55<=", "0",
-             "240", "N", "Pass"],
-            ["AAA", "2013J", "2", "F", "Wales", "A Level or Equivalent", "", "0-35", "1", "60",
-             "Y", "Withdrawn"],
-            ["BBB", "2014B", "1", "M", "Scotland", "HE Qualification", "90-100%", "55<=", "1",
-             "120", "N", "Distinction"],
-            ["BBB", "2014B", "3", "F", "London Region", "No Formal quals", "0-10%", "35-55", "0",
-             "60", "N", "Fail"],
+            [
+                "AAA",
+                "2013J",
+                "1",
+                "M",
+                "Scotland",
+                "HE Qualification",
+                "90-100%",
+                "55<=",
+                "0",
+                "240",
+                "N",
+                "Pass",
+            ],
+            [
+                "AAA",
+                "2013J",
+                "2",
+                "F",
+                "Wales",
+                "A Level or Equivalent",
+                "",
+                "0-35",
+                "1",
+                "60",
+                "Y",
+                "Withdrawn",
+            ],
+            [
+                "BBB",
+                "2014B",
+                "1",
+                "M",
+                "Scotland",
+                "HE Qualification",
+                "90-100%",
+                "55<=",
+                "1",
+                "120",
+                "N",
+                "Distinction",
+            ],
+            [
+                "BBB",
+                "2014B",
+                "3",
+                "F",
+                "London Region",
+                "No Formal quals",
+                "0-10%",
+                "35-55",
+                "0",
+                "60",
+                "N",
+                "Fail",
+            ],
         ],
         "studentRegistration": [
             ["AAA", "2013J", "1", "-30", ""],
@@ -116,7 +164,10 @@ def test_sample_counts_clicks_and_details(store: DuckDBStore, tmp_path: Path) ->
     assert report.rejections == ()
     details = report.details
     assert details["statements"] == {
-        "vle_clicks": 6, "submissions": 5, "registrations": 4, "unregistrations": 1,
+        "vle_clicks": 6,
+        "submissions": 5,
+        "registrations": 4,
+        "unregistrations": 1,
         "final_results": 4,
     }
     assert (details["n_students"], details["n_presentations"], details["clicks_total"]) == (3, 2, 21)
@@ -134,8 +185,7 @@ def test_timestamps_are_anchored_at_presentation_start(store: DuckDBStore, tmp_p
 
     def ts(verb: str, student: str, course: str) -> list[datetime]:
         rows = store.con.execute(
-            "SELECT ts FROM statements WHERE verb_id = ? AND actor_key = ? AND course = ? "
-            "ORDER BY ts",
+            "SELECT ts FROM statements WHERE verb_id = ? AND actor_key = ? AND course = ? ORDER BY ts",
             [verb, actor(student), f"{HOME_PAGE}/course/{course}"],
         ).fetchall()
         return [r[0] for r in rows]
@@ -143,7 +193,8 @@ def test_timestamps_are_anchored_at_presentation_start(store: DuckDBStore, tmp_p
     assert ts(vocab.INTERACTED, "1", "AAA/2013J") == [october - timedelta(days=10)] * 2 + [october]
     assert ts(vocab.INTERACTED, "1", "BBB/2014B") == [february - timedelta(days=3)]
     assert ts(vocab.SUBMITTED, "1", "AAA/2013J") == [
-        october + timedelta(days=18), october + timedelta(days=230)
+        october + timedelta(days=18),
+        october + timedelta(days=230),
     ]
     assert ts(vocab.REGISTERED, "1", "AAA/2013J") == [october - timedelta(days=30)]
     # A missing registration date is dated at the start and flagged.
@@ -157,9 +208,7 @@ def test_timestamps_are_anchored_at_presentation_start(store: DuckDBStore, tmp_p
     assert ts(vocab.PASSED, "1", "AAA/2013J") == [october + timedelta(days=268)]
     assert ts(vocab.PASSED, "1", "BBB/2014B") == [february + timedelta(days=240)]
     # The course calendar carries the same anchoring, for as-of cut-offs by course week.
-    calendar = store.con.execute(
-        "SELECT code, start_ts, length_days FROM courses ORDER BY code"
-    ).fetchall()
+    calendar = store.con.execute("SELECT code, start_ts, length_days FROM courses ORDER BY code").fetchall()
     assert calendar == [("AAA-2013J", october, 268), ("BBB-2014B", february, 240)]
 
 
@@ -171,24 +220,28 @@ def test_final_results_scores_and_objects(store: DuckDBStore, tmp_path: Path) ->
         [vocab.SOURCE_REGISTRY, vocab.REGISTERED, vocab.UNREGISTERED],
     ).fetchall()
     aaa, bbb = f"{HOME_PAGE}/course/AAA/2013J", f"{HOME_PAGE}/course/BBB/2014B"
-    assert finals == sorted([
-        (actor("1"), aaa, vocab.PASSED, True, True, "Pass", aaa),
-        (actor("2"), aaa, vocab.WITHDREW, None, False, "Withdrawn", aaa),
-        (actor("1"), bbb, vocab.PASSED, True, True, "Distinction", bbb),
-        (actor("3"), bbb, vocab.FAILED, False, True, "Fail", bbb),
-    ])
+    assert finals == sorted(
+        [
+            (actor("1"), aaa, vocab.PASSED, True, True, "Pass", aaa),
+            (actor("2"), aaa, vocab.WITHDREW, None, False, "Withdrawn", aaa),
+            (actor("1"), bbb, vocab.PASSED, True, True, "Distinction", bbb),
+            (actor("3"), bbb, vocab.FAILED, False, True, "Fail", bbb),
+        ]
+    )
     scores = store.con.execute(
         "SELECT actor_key, object_id, score_raw, score_scaled, score_min, score_max, success "
         "FROM statements WHERE verb_id = ? ORDER BY ALL",
         [vocab.SUBMITTED],
     ).fetchall()
-    assert scores == sorted([
-        (actor("1"), f"{aaa}/assessment/11", 78.0, 0.78, 0.0, 100.0, True),
-        (actor("2"), f"{aaa}/assessment/11", None, None, None, None, None),
-        (actor("1"), f"{aaa}/assessment/12", 35.0, 0.35, 0.0, 100.0, False),
-        (actor("1"), f"{bbb}/assessment/21", 100.0, 1.0, 0.0, 100.0, True),
-        (actor("3"), f"{bbb}/assessment/21", None, None, None, None, None),
-    ])
+    assert scores == sorted(
+        [
+            (actor("1"), f"{aaa}/assessment/11", 78.0, 0.78, 0.0, 100.0, True),
+            (actor("2"), f"{aaa}/assessment/11", None, None, None, None, None),
+            (actor("1"), f"{aaa}/assessment/12", 35.0, 0.35, 0.0, 100.0, False),
+            (actor("1"), f"{bbb}/assessment/21", 100.0, 1.0, 0.0, 100.0, True),
+            (actor("3"), f"{bbb}/assessment/21", None, None, None, None, None),
+        ]
+    )
     types = dict(
         store.con.execute(
             "SELECT object_id, activity_type FROM statements WHERE verb_id = ?", [vocab.INTERACTED]
@@ -201,9 +254,7 @@ def test_final_results_scores_and_objects(store: DuckDBStore, tmp_path: Path) ->
     }
 
 
-def test_rebuilt_statements_carry_clicks_and_assessment_context(
-    store: DuckDBStore, tmp_path: Path
-) -> None:
+def test_rebuilt_statements_carry_clicks_and_assessment_context(store: DuckDBStore, tmp_path: Path) -> None:
     ingest_oulad(store, write_oulad(tmp_path / "oulad"))
     click_id = deterministic_id("oulad", "studentVle", "AAA", "2013J", "1", "1002", "0", "1", 1)
     click = store.get_statement(str(click_id))
@@ -216,7 +267,9 @@ def test_rebuilt_statements_carry_clicks_and_assessment_context(
     assert banked is not None
     assert banked["result"]["extensions"] == {vocab.EXT_IS_BANKED: True}
     assert banked["context"]["extensions"] == {
-        vocab.EXT_ASSESSMENT_KIND: "CMA", vocab.EXT_WEIGHT: 0.0, vocab.EXT_DUE: "2014-03-03T00:00:00Z",
+        vocab.EXT_ASSESSMENT_KIND: "CMA",
+        vocab.EXT_WEIGHT: 0.0,
+        vocab.EXT_DUE: "2014-03-03T00:00:00Z",
     }
 
 
@@ -232,9 +285,10 @@ def test_ids_are_deterministic_and_duplicates_all_count(store: DuckDBStore, tmp_
     unregistration = deterministic_id(
         "oulad", "studentRegistration/unregistration", "AAA", "2013J", "2", "", "12", 1
     )
-    assert store.scalar(
-        "SELECT verb_id FROM statements WHERE id = ?", [str(unregistration)]
-    ) == vocab.UNREGISTERED
+    assert (
+        store.scalar("SELECT verb_id FROM statements WHERE id = ?", [str(unregistration)])
+        == vocab.UNREGISTERED
+    )
 
 
 def test_reimport_adds_nothing(store: DuckDBStore, tmp_path: Path) -> None:
@@ -256,8 +310,13 @@ def test_profiles(store: DuckDBStore, tmp_path: Path) -> None:
         (f"{HOME_PAGE}/course/BBB/2014B", vocab.SOURCE_REGISTRY, 1),
     ]
     assert json.loads(rows[0][3]) == {
-        "gender": "M", "region": "Scotland", "highest_education": "HE Qualification",
-        "imd_band": "90-100%", "age_band": "55<=", "studied_credits": 240, "disability": False,
+        "gender": "M",
+        "region": "Scotland",
+        "highest_education": "HE Qualification",
+        "imd_band": "90-100%",
+        "age_band": "55<=",
+        "studied_credits": 240,
+        "disability": False,
     }
     missing_imd = store.scalar("SELECT attributes FROM profiles WHERE actor_key = ?", [actor("2")])
     assert json.loads(missing_imd)["imd_band"] is None
@@ -365,8 +424,11 @@ def test_real_oulad_is_imported_losslessly(store: DuckDBStore, oulad_dir: Path) 
     assert store.scalar("SELECT count(DISTINCT actor_key) FROM statements") == 28_785
     assert store.scalar("SELECT count(DISTINCT course) FROM statements") == 22
     assert report.details["statements"] == {
-        "vle_clicks": 10_655_280, "submissions": 173_912, "registrations": 32_593,
-        "unregistrations": 10_072, "final_results": 32_593,
+        "vle_clicks": 10_655_280,
+        "submissions": 173_912,
+        "registrations": 32_593,
+        "unregistrations": 10_072,
+        "final_results": 32_593,
     }
     assert report.details["scores_missing"] == 173
     assert report.profiles_written == 32_593

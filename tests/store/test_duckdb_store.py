@@ -110,9 +110,10 @@ def test_rejections_over_allowance_write_nothing(store: DuckDBStore) -> None:
     assert _snapshot(store) == (0, 0, 0, 0)
     report = store.ingest(batch, max_rejects=2)
     assert report.rows_rejected == 2
-    assert store.con.execute(
-        "SELECT file, line, reason FROM rejected_rows ORDER BY line"
-    ).fetchall() == [("f.csv", 7, "bad date"), ("f.csv", 9, "bad number")]
+    assert store.con.execute("SELECT file, line, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        ("f.csv", 7, "bad date"),
+        ("f.csv", 9, "bad number"),
+    ]
     assert store.stats().rejected_rows == 2
 
 
@@ -126,9 +127,7 @@ def test_duplicate_ids_in_one_batch_are_refused(store: DuckDBStore) -> None:
 def test_bad_importer_columns_are_refused(store: DuckDBStore) -> None:
     with pytest.raises(IngestError, match="unknown"):
         store.ingest(
-            IngestBatch(
-                "t", "x", 1, statements=_statements(1).append_column("bogus", pa.array([1]))
-            )
+            IngestBatch("t", "x", 1, statements=_statements(1).append_column("bogus", pa.array([1])))
         )
     with pytest.raises(IngestError, match="missing"):
         store.ingest(IngestBatch("t", "x", 1, statements=_statements(1).drop_columns(["ts"])))
@@ -161,9 +160,7 @@ def test_get_statement_rebuilds_tabular_rows(store: DuckDBStore) -> None:
     assert statement["actor"]["account"] == {"homePage": "https://x.org", "name": "0"}
     assert statement["verb"]["display"] == {"en-US": "experienced"}
     assert statement["result"]["score"] == {"raw": 50.0, "min": 0.0, "max": 100.0}
-    assert (
-        statement["context"]["contextActivities"]["grouping"][0]["id"] == "https://x.org/course/1"
-    )
+    assert statement["context"]["contextActivities"]["grouping"][0]["id"] == "https://x.org/course/1"
     assert statement["timestamp"] == "2024-01-01T00:00:00.000Z"
     assert store.get_statement(str(uuid.uuid4())) is None
     assert store.get_statement("not-a-uuid") is None

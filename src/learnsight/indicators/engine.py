@@ -49,7 +49,8 @@ class DuckDBEngine:
             self.store.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def query(self, sql: str) -> pa.Table:
-        table: pa.Table = self.store.con.sql(sql).to_arrow_table()
+        with self.store.analytics():
+            table: pa.Table = self.store.con.sql(sql).to_arrow_table()
         return table
 
     def grouped_map(self, sql: str, keys: Sequence[str], fn: GroupFunction, schema: pa.Schema) -> pa.Table:

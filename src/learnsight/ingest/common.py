@@ -58,8 +58,7 @@ def check_text(path: Path, *, sample_bytes: int = 1 << 20) -> None:
         if exc.start < len(head) - 4:
             line = head[: exc.start].count(b"\n") + 1
             raise IngestError(
-                f"line {line}: not UTF-8 text (byte 0x{head[exc.start]:02x}); "
-                "convert the file to UTF-8",
+                f"line {line}: not UTF-8 text (byte 0x{head[exc.start]:02x}); convert the file to UTF-8",
                 file=path,
             ) from exc
 
@@ -75,9 +74,7 @@ def check_source_file(path: Path) -> None:
     check_text(path)
 
 
-def csv_columns(
-    con: duckdb.DuckDBPyConnection, path: Path, *, delim: str | None = None
-) -> list[str]:
+def csv_columns(con: duckdb.DuckDBPyConnection, path: Path, *, delim: str | None = None) -> list[str]:
     """Header names of a CSV file as DuckDB reads it."""
     options = f", delim = '{delim}'" if delim else ""
     try:

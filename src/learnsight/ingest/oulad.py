@@ -116,16 +116,34 @@ START_MONTH: Final[dict[str, int]] = {"B": 2, "J": 10}
 TABLES: Final[dict[str, tuple[str, ...]]] = {
     "courses": ("code_module", "code_presentation", "module_presentation_length"),
     "assessments": (
-        "code_module", "code_presentation", "id_assessment", "assessment_type", "date", "weight",
+        "code_module",
+        "code_presentation",
+        "id_assessment",
+        "assessment_type",
+        "date",
+        "weight",
     ),
     "vle": ("id_site", "code_module", "code_presentation", "activity_type"),
     "studentInfo": (
-        "code_module", "code_presentation", "id_student", "gender", "region", "highest_education",
-        "imd_band", "age_band", "num_of_prev_attempts", "studied_credits", "disability",
+        "code_module",
+        "code_presentation",
+        "id_student",
+        "gender",
+        "region",
+        "highest_education",
+        "imd_band",
+        "age_band",
+        "num_of_prev_attempts",
+        "studied_credits",
+        "disability",
         "final_result",
     ),
     "studentRegistration": (
-        "code_module", "code_presentation", "id_student", "date_registration", "date_unregistration",
+        "code_module",
+        "code_presentation",
+        "id_student",
+        "date_registration",
+        "date_unregistration",
     ),
     "studentAssessment": ("id_assessment", "id_student", "date_submitted", "is_banked", "score"),
     "studentVle": ("code_module", "code_presentation", "id_student", "id_site", "date", "sum_click"),
@@ -181,8 +199,7 @@ _LOAD: Final = (
 )
 
 _VLE_SOURCE: Final = (
-    "SELECT {cols} FROM read_csv($path, header = true, all_varchar = true, delim = ',', "
-    "quote = '\"')"
+    "SELECT {cols} FROM read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"')"
 )
 
 # Every reference table is checked into `chk_<table>` (raw columns, parsed columns, `reason` of the
@@ -353,9 +370,24 @@ GROUP BY ALL
 """
 
 _COLUMNS: Final = (
-    "id", "actor_key", "verb_id", "object_id", "object_type", "activity_type", "ts", "source",
-    "course", "score_scaled", "score_raw", "score_min", "score_max", "success", "completion",
-    "response", "quantity", "extensions",
+    "id",
+    "actor_key",
+    "verb_id",
+    "object_id",
+    "object_type",
+    "activity_type",
+    "ts",
+    "source",
+    "course",
+    "score_scaled",
+    "score_raw",
+    "score_min",
+    "score_max",
+    "success",
+    "completion",
+    "response",
+    "quantity",
+    "extensions",
 )
 """Statement columns every part of the import provides, in this order."""
 
@@ -375,19 +407,26 @@ def _json(**groups: dict[str, str]) -> str:
 def _part(select: dict[str, str], rest: str) -> str:
     """One ``SELECT`` of the statement union, every column in :data:`_COLUMNS` order and type."""
     types = {
-        "ts": "TIMESTAMP", "score_scaled": "DOUBLE", "score_raw": "DOUBLE", "score_min": "DOUBLE",
-        "score_max": "DOUBLE", "success": "BOOLEAN", "completion": "BOOLEAN", "quantity": "DOUBLE",
+        "ts": "TIMESTAMP",
+        "score_scaled": "DOUBLE",
+        "score_raw": "DOUBLE",
+        "score_min": "DOUBLE",
+        "score_max": "DOUBLE",
+        "success": "BOOLEAN",
+        "completion": "BOOLEAN",
+        "quantity": "DOUBLE",
     }
-    cols = ", ".join(
-        f"CAST({select.get(c, 'NULL')} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in _COLUMNS
-    )
+    cols = ", ".join(f"CAST({select.get(c, 'NULL')} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in _COLUMNS)
     return f"SELECT {cols} {rest}"
 
 
 def _statements_sql() -> str:
     course_object = {
-        "actor_key": _ACTOR, "object_id": "course", "object_type": "'Activity'",
-        "activity_type": _lit(vocab.COURSE), "source": _lit(vocab.SOURCE_REGISTRY),
+        "actor_key": _ACTOR,
+        "object_id": "course",
+        "object_type": "'Activity'",
+        "activity_type": _lit(vocab.COURSE),
+        "source": _lit(vocab.SOURCE_REGISTRY),
         "course": "course",
     }
     registered = _part(
@@ -711,8 +750,18 @@ def _rejections(con: duckdb.DuckDBPyConnection, shown: dict[str, str]) -> list[R
 
 def _details(con: duckdb.DuckDBPyConnection, rows_by_file: dict[str, int]) -> dict[str, Any]:
     row = con.execute(_DETAILS).fetchall()[0]
-    (students, presentations, vle_rows, clicks, submissions, no_score, registrations, imputed,
-     unregistrations, finals) = (int(x) for x in row)
+    (
+        students,
+        presentations,
+        vle_rows,
+        clicks,
+        submissions,
+        no_score,
+        registrations,
+        imputed,
+        unregistrations,
+        finals,
+    ) = (int(x) for x in row)
     return {
         "statements": {
             "vle_clicks": vle_rows,

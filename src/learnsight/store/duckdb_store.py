@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,18 @@ class DuckDBStore(Store):
         if not read_only:
             self.migrate()
 
+    @contextmanager
+    def analytics(self) -> Iterator[None]:
+        """Raise the memory limit to the analytics setting for heavy derived-table builds."""
+        from learnsight.settings import get_settings
+
+        settings = get_settings()
+        self.con.execute(f"SET memory_limit = '{_memory_limit(settings.analytics_memory_limit)}'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{_memory_limit(settings.memory_limit)}'")
+
     # -- schema -------------------------------------------------------------------------------------
     def schema_version(self) -> int:
         if not self.has_table("schema_version"):
@@ -86,9 +100,7 @@ class DuckDBStore(Store):
 
     def has_table(self, name: str) -> bool:
         return bool(
-            self.scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            )
+            self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
         )
 
     def migrate(self) -> int:
@@ -105,9 +117,7 @@ class DuckDBStore(Store):
                         "applied_at TIMESTAMP NOT NULL)"
                     )
                 self.con.execute(sql)
-                self.con.execute(
-                    "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version]
-                )
+                self.con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
                 self.con.execute("COMMIT")
             except duckdb.Error as exc:
                 self.con.execute("ROLLBACK")
@@ -205,9 +215,7 @@ class DuckDBStore(Store):
             details=batch.details,
         )
 
-    def _insert_statements(
-        self, data: pa.Table | pa.RecordBatchReader, batch_id: int
-    ) -> tuple[int, int]:
+    def _insert_statements(self, data: pa.Table | pa.RecordBatchReader, batch_id: int) -> tuple[int, int]:
         names = list(data.schema.names)
         unknown = [n for n in names if n not in STATEMENT_COLUMNS]
         missing = [n for n in REQUIRED_STATEMENT_COLUMNS if n not in names]
@@ -250,16 +258,12 @@ class DuckDBStore(Store):
         unknown = [n for n in names if n not in PROFILE_COLUMNS]
         missing = [n for n in REQUIRED_PROFILE_COLUMNS if n not in names]
         if unknown or missing:
-            raise IngestError(
-                f"importer produced bad profile columns (unknown {unknown}, missing {missing})"
-            )
+            raise IngestError(f"importer produced bad profile columns (unknown {unknown}, missing {missing})")
         con = self.con
         con.register("_profile_src", data)
         try:
             cols = [*names, *(["course"] if "course" not in names else [])]
-            select = ", ".join(
-                _cast(n) if n != "course" or "course" in names else "''" for n in cols
-            )
+            select = ", ".join(_cast(n) if n != "course" or "course" in names else "''" for n in cols)
             updates = ", ".join(
                 f"{n} = excluded.{n}" for n in cols if n not in ("actor_key", "course", "source")
             )
@@ -279,9 +283,7 @@ class DuckDBStore(Store):
         unknown = [n for n in names if n not in COURSE_COLUMNS]
         missing = [n for n in REQUIRED_COURSE_COLUMNS if n not in names]
         if unknown or missing:
-            raise IngestError(
-                f"importer produced bad course columns (unknown {unknown}, missing {missing})"
-            )
+            raise IngestError(f"importer produced bad course columns (unknown {unknown}, missing {missing})")
         con = self.con
         con.register("_course_src", data)
         try:
@@ -370,9 +372,7 @@ def _cast(name: str) -> str:
     return f"CAST({name} AS {sql_type}) AS {name}" if sql_type else name
 
 
-def _counting_reader(
-    data: pa.Table | pa.RecordBatchReader, counter: list[int]
-) -> pa.RecordBatchReader:
+def _counting_reader(data: pa.Table | pa.RecordBatchReader, counter: list[int]) -> pa.RecordBatchReader:
     """Stream ``data`` unchanged while counting its rows into ``counter[0]`` (per batch, not row)."""
     reader = data.to_reader() if isinstance(data, pa.Table) else data
 

@@ -96,9 +96,7 @@ def rebuild_statement(row: dict[str, Any]) -> dict[str, Any]:
         context["registration"] = str(row["registration"])
     if row.get("course"):
         context["contextActivities"] = {
-            "grouping": [
-                {"objectType": "Activity", "id": row["course"], "definition": {"type": COURSE}}
-            ]
+            "grouping": [{"objectType": "Activity", "id": row["course"], "definition": {"type": COURSE}}]
         }
     if ext.get("context"):
         context["extensions"] = ext["context"]

@@ -19,9 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Final
 
-NAMESPACE: Final[uuid.UUID] = uuid.uuid5(
-    uuid.NAMESPACE_URL, "https://learnsight.dev/xapi/statement"
-)
+NAMESPACE: Final[uuid.UUID] = uuid.uuid5(uuid.NAMESPACE_URL, "https://learnsight.dev/xapi/statement")
 """Namespace of all learnsight-generated statement ids."""
 
 SEPARATOR: Final[str] = "\x1f"

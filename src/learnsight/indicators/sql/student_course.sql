@@ -72,7 +72,7 @@ completion AS (
     SELECT v.actor_key, v.course,
            sum(v.t * v.f / v.z) AS online_completion_w,
            sum(least(1.0, v.t / v.z)) AS completion_sum,
-           sum(v.f) - count(*) AS video_repeats
+           CAST(sum(v.f) - count(*) AS BIGINT) AS video_repeats
     FROM video_items v WHERE v.z > 0
     GROUP BY v.actor_key, v.course
 ),
