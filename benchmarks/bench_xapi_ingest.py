@@ -150,6 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=100_000, help="statements (default 100,000)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="validation processes (0: one per CPU, as the CLI)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,7 +181,7 @@ def main() -> None:
         val_wall, val_cpu = _measure("strict validation", args.n, validate)
         with open_store(Path(tmp) / "bench.duckdb") as store:
             ing_wall, ing_cpu = _measure(
-                "full ingest (validate + store)", args.n, lambda: ingest_xapi(store, source)
+                "full ingest (validate + store)", args.n, lambda: ingest_xapi(store, source, workers=args.workers or None)
             )
             written = store.count_statements()
         print(f"  stored {written:,} statements")

@@ -100,7 +100,8 @@ def ingest_xapi_cmd(
     """Import xAPI statements, strictly validated."""
     from learnsight.ingest.xapi_json import ingest_xapi
 
-    _run_ingest(db, as_json, ingest_xapi, path, max_rejects=max_rejects)
+    # One validation process per CPU: the `learnsight` entry point is safe to re-import.
+    _run_ingest(db, as_json, ingest_xapi, path, max_rejects=max_rejects, workers=None)
 
 
 @ingest_app.command("oulad")

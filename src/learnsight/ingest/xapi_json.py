@@ -292,7 +292,9 @@ def _pool_context() -> Any:
     return ctx
 
 
-def _validate_jsonl(fh: IO[str], collector: _Collector, version: str | None, advance: Any) -> None:
+def _validate_jsonl(
+    fh: IO[str], collector: _Collector, version: str | None, advance: Any, workers: int | None
+) -> None:
     """Validate a JSON Lines file chunk by chunk, in worker processes when it has several chunks.
 
     Workers come from a fork server that has imported the validators once; they only validate and
@@ -302,7 +304,7 @@ def _validate_jsonl(fh: IO[str], collector: _Collector, version: str | None, adv
     chunks = iter(lambda: list(islice(records, CHUNK_LINES)), [])
     first = next(chunks, [])
     second = next(chunks, [])
-    workers = _workers()
+    workers = _workers() if workers is None else max(1, workers)
     if not second or workers < 2:
         for chunk in (first, second, *chunks) if second else (first,):
             collector.merge(_validate_lines(chunk, version))
@@ -362,7 +364,12 @@ def _jsonl_records(fh: IO[str]) -> Iterator[tuple[int, str]]:
 
 
 def ingest_xapi(
-    store: Store, path: Path, *, max_rejects: int = 0, version: str | None = None
+    store: Store,
+    path: Path,
+    *,
+    max_rejects: int = 0,
+    version: str | None = None,
+    workers: int | None = 1,
 ) -> IngestReport:
     """Validate and store the xAPI statements of a JSON array or JSON Lines file.
 
@@ -378,6 +385,12 @@ def ingest_xapi(
     version
         Validate every statement under these xAPI rules (``"1.0.3"``, ``"2.0.0"``); by default
         each statement's own ``version`` decides (1.0.3 without one).
+    workers
+        Processes that validate JSON Lines chunks in parallel; ``None`` means one per CPU.  The
+        default (1) validates in this process.  Workers start from a fork server, which imports
+        the calling program's ``__main__`` module again, as :mod:`multiprocessing` does, so call
+        with several workers only from a program whose main code is guarded by
+        ``if __name__ == "__main__"`` (the ``learnsight`` command is).
 
     Returns
     -------
@@ -410,7 +423,7 @@ def ingest_xapi(
                 advance(len(chunk))
         else:
             with _open(path) as fh:
-                _validate_jsonl(fh, collector, rules, advance)
+                _validate_jsonl(fh, collector, rules, advance, workers)
         table = collector.table()
     batch = IngestBatch(
         kind=KIND,
