@@ -133,7 +133,11 @@ def _statement(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process (all threads) and of its finished child processes."""
+    """CPU seconds of this process (all threads) and of its finished child processes.
+
+    Validation workers are children of the fork server, not of this process, so their CPU time is
+    not included: with workers, the CPU column measures this process's own share of the work.
+    """
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
 
@@ -181,7 +185,9 @@ def main() -> None:
         val_wall, val_cpu = _measure("strict validation", args.n, validate)
         with open_store(Path(tmp) / "bench.duckdb") as store:
             ing_wall, ing_cpu = _measure(
-                "full ingest (validate + store)", args.n, lambda: ingest_xapi(store, source, workers=args.workers or None)
+                "full ingest (validate + store)",
+                args.n,
+                lambda: ingest_xapi(store, source, workers=args.workers or None),
             )
             written = store.count_statements()
         print(f"  stored {written:,} statements")
