@@ -95,11 +95,18 @@ def test_aggregated_result_and_objects(store: DuckDBStore) -> None:
     )
     build_activities(store)
     row = store.con.execute(
-        "SELECT n_objects, objects, course, quantity_sum, duration_sum_s, score_mean, n_success, "
+        "SELECT activity_id, n_objects, course, quantity_sum, duration_sum_s, score_mean, n_success, "
         "n_failure FROM activities"
     ).fetchall()
     # one event has no course, so the run is not attributed to one course
-    assert row == [(2, ["http://x/q", "http://x/v"], None, 5.0, 90.0, 0.75, 1, 1)]
+    assert [r[1:] for r in row] == [(2, None, 5.0, 90.0, 0.75, 1, 1)]
+    objects = store.con.execute(
+        "SELECT activity_id, object_id, n_events, first_ts FROM activity_objects ORDER BY object_id"
+    ).fetchall()
+    assert objects == [
+        (row[0][0], "http://x/q", 2, _t(8, 0)),
+        (row[0][0], "http://x/v", 1, _t(8, 6)),
+    ]
 
 
 def test_voided_events_are_not_events(store: DuckDBStore) -> None:

@@ -277,9 +277,7 @@ def test_worker_processes_change_nothing(
     statements[7] = {"actor": {}}
     statements[20] = _statement(3)
     statements[25] = {k: v for k, v in _statement(25).items() if k != "id"}
-    report = ingest_xapi(
-        store, _jsonl(tmp_path / "s.jsonl", statements), max_rejects=1, workers=workers
-    )
+    report = ingest_xapi(store, _jsonl(tmp_path / "s.jsonl", statements), max_rejects=1, workers=workers)
     assert (report.rows_read, report.statements_written, report.rows_rejected) == (30, 28, 1)
     assert report.rejections[0].line == 8
     assert report.details["duplicates_in_file"] == 1

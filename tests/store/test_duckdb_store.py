@@ -188,6 +188,7 @@ def test_old_store_is_migrated_on_open(tmp_path: Path) -> None:
         store.ingest(IngestBatch("t", "src", 3, statements=_statements(3)))
         # Turn it back into a version-1 store.
         store.con.execute("DROP TABLE activities")
+        store.con.execute("DROP TABLE activity_objects")
         store.con.execute("DROP TABLE derived_builds")
         store.con.execute("DROP TABLE courses")
         store.con.execute("DELETE FROM schema_version WHERE version > 1")

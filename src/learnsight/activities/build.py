@@ -8,10 +8,10 @@ device ends the run: the activity flow then follows the learner across learning 
 The gap is measured from the *end* of the latest earlier event (its timestamp plus its own duration,
 e.g. a 20-minute video view) to the start of the next; ties in time are ordered by source and then by
 storage order, so the result is deterministic.  Voided statements and the voiding statements
-themselves are not events.  Each activity keeps subject (``actor_key``), objects, device (``source``),
-the course when all its events share one, start, end and an
+themselves are not events.  Each activity keeps subject (``actor_key``), device (``source``), the
+course when all its events share one, start, end and an
 aggregated result (sums of quantities and durations, mean scaled score, success/failure/completion
-counts).
+counts); its objects are rows of ``activity_objects`` (object, events, first use).
 """
 
 from __future__ import annotations
@@ -26,56 +26,68 @@ from learnsight.errors import LearnsightError
 from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi.vocab import VOIDED
 
-ACTIVITIES_SQL = """
-INSERT INTO activities
-WITH ev AS (
-    -- Only the columns that decide runs go through the window sorts (it is several times faster
-    -- than sorting whole rows); rowid ties identical timestamps deterministically.
-    SELECT rowid AS k, actor_key, source, ts,
-           ts + to_microseconds(CAST(coalesce(duration_s, 0) * 1e6 AS BIGINT)) AS end_ts
-    FROM statements
-    WHERE NOT voided AND verb_id <> $voided
-),
-marked AS (
-    SELECT k, actor_key, source, ts,
-        CASE WHEN lag(source) OVER w IS DISTINCT FROM source
-               OR ts - max(end_ts) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                  > to_microseconds(CAST($gap_us AS BIGINT))
-             THEN 1 ELSE 0 END AS starts_run
-    FROM ev
-    WINDOW w AS (PARTITION BY actor_key ORDER BY ts, source, k)
-),
-runs AS (
-    SELECT k, sum(starts_run) OVER (PARTITION BY actor_key ORDER BY ts, source, k
-                                    ROWS UNBOUNDED PRECEDING) AS run
+ACTIVITIES_SQL: tuple[str, ...] = (
+    # Learners numbered once, so the window sorts partition on an integer, not on long keys.
+    """
+    CREATE OR REPLACE TEMP TABLE _activity_actors AS
+    SELECT actor_key, row_number() OVER (ORDER BY actor_key) AS a
+    FROM (SELECT DISTINCT actor_key FROM statements WHERE NOT voided AND verb_id <> $voided)
+    """,
+    # Only the columns that decide runs go through the window sorts; rowid ties identical
+    # timestamps deterministically.  activity_id = learner number * 2^24 + run number.
+    """
+    CREATE OR REPLACE TEMP TABLE _activity_runs AS
+    WITH ev AS (
+        SELECT s.rowid AS k, x.a, s.source, s.ts,
+               s.ts + to_microseconds(CAST(coalesce(s.duration_s, 0) * 1e6 AS BIGINT)) AS end_ts
+        FROM statements s JOIN _activity_actors x ON s.actor_key = x.actor_key
+        WHERE NOT s.voided AND s.verb_id <> $voided
+    ),
+    marked AS (
+        SELECT k, a, source, ts,
+            CASE WHEN lag(source) OVER w IS DISTINCT FROM source
+                   OR ts - max(end_ts) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                      > to_microseconds(CAST($gap_us AS BIGINT))
+                 THEN 1 ELSE 0 END AS starts_run
+        FROM ev
+        WINDOW w AS (PARTITION BY a ORDER BY ts, source, k)
+    )
+    SELECT k, a * 16777216 + sum(starts_run) OVER (PARTITION BY a ORDER BY ts, source, k
+                                                   ROWS UNBOUNDED PRECEDING) AS activity_id
     FROM marked
-),
-grouped AS (
+    """,
+    """
+    INSERT INTO activity_objects
+    SELECT r.activity_id, s.object_id, count(*), min(s.ts)
+    FROM statements s JOIN _activity_runs r ON s.rowid = r.k
+    GROUP BY r.activity_id, s.object_id
+    """,
+    """
+    INSERT INTO activities
     SELECT
-        s.actor_key,
-        r.run,
-        any_value(s.source) AS source,
-        min(s.ts) AS start_ts,
-        max(s.ts + to_microseconds(CAST(coalesce(s.duration_s, 0) * 1e6 AS BIGINT))) AS end_ts,
-        count(*) AS n_events,
+        r.activity_id,
+        any_value(s.actor_key),
+        any_value(s.source),
         CASE WHEN min(s.course) = max(s.course) AND count(s.course) = count(*)
-             THEN min(s.course) END AS course,
-        list_sort(list_distinct(list(s.object_id))) AS objects,
-        sum(s.quantity) AS quantity_sum,
-        sum(s.duration_s) AS duration_sum_s,
-        avg(s.score_scaled) AS score_mean,
-        count(*) FILTER (WHERE s.success) AS n_success,
-        count(*) FILTER (WHERE NOT s.success) AS n_failure,
-        count(*) FILTER (WHERE s.completion) AS n_completed
-    FROM statements s JOIN runs r ON s.rowid = r.k
-    GROUP BY s.actor_key, r.run
+             THEN min(s.course) END,
+        min(s.ts),
+        max(s.ts + to_microseconds(CAST(coalesce(s.duration_s, 0) * 1e6 AS BIGINT))),
+        count(*),
+        any_value(o.n_objects),
+        sum(s.quantity),
+        sum(s.duration_s),
+        avg(s.score_scaled),
+        count(*) FILTER (WHERE s.success),
+        count(*) FILTER (WHERE NOT s.success),
+        count(*) FILTER (WHERE s.completion)
+    FROM statements s
+    JOIN _activity_runs r ON s.rowid = r.k
+    JOIN (SELECT activity_id, count(*) AS n_objects FROM activity_objects GROUP BY activity_id) o
+      ON r.activity_id = o.activity_id
+    GROUP BY r.activity_id
+    """,
 )
-SELECT
-    row_number() OVER (ORDER BY actor_key, start_ts, run) AS activity_id,
-    actor_key, source, course, start_ts, end_ts, n_events, len(objects) AS n_objects, objects,
-    quantity_sum, duration_sum_s, score_mean, n_success, n_failure, n_completed
-FROM grouped
-"""
+"""The build, statement by statement (run inside one transaction)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,12 @@ def build_activities(store: DuckDBStore, *, gap_minutes: float = 30.0) -> Activi
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM activities")
-            con.execute(ACTIVITIES_SQL, {"voided": VOIDED, "gap_us": gap_minutes * 60e6})
+            con.execute("DELETE FROM activity_objects")
+            params = {"voided": VOIDED, "gap_us": gap_minutes * 60e6}
+            for sql in ACTIVITIES_SQL:
+                con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+            con.execute("DROP TABLE _activity_runs")
+            con.execute("DROP TABLE _activity_actors")
             seconds = time.perf_counter() - started
             con.execute(
                 "INSERT OR REPLACE INTO derived_builds VALUES ('activities', now()::TIMESTAMP, ?, ?)",
