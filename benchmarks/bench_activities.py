@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from _common import figure, peak_rss_mb
-from learnsight.ingest.oulad import ingest_oulad
 
 from learnsight.activities import build_activities
+from learnsight.ingest.oulad import ingest_oulad
 from learnsight.settings import dataset_path
 from learnsight.store import open_store
 
