@@ -26,7 +26,7 @@ case "${1:-}" in
     ;;
   test)
     shift
-    ruff check src tests benchmarks
+    ruff check --no-cache src tests benchmarks
     mypy
     python -m pytest -n 2 --doctest-modules src/learnsight tests "$@"
     ;;
