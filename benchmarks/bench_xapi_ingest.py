@@ -157,16 +157,33 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="validation processes (0: one per CPU, as the CLI)"
     )
+    parser.add_argument(
+        "--campus",
+        action="store_true",
+        help="use the synthetic campus's LMS export (learnsight simulate --out) instead of the "
+        "generated mix of heavier statements; -n then caps the count",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "statements.jsonl"
-        with source.open("w", encoding="utf-8") as fh:
-            for i in range(args.n):
-                fh.write(json.dumps(_statement(rng, i)) + "\n")
+        if args.campus:
+            from learnsight.simulate.campus import CampusConfig, export_sources, simulate_campus
+
+            campus = simulate_campus(CampusConfig(n_students=300, seed=args.seed))
+            exported = export_sources(campus, Path(tmp) / "campus")["lms"]
+            with exported.open(encoding="utf-8") as src, source.open("w", encoding="utf-8") as fh:
+                for _, line in zip(range(args.n), src, strict=False):
+                    fh.write(line)
+        else:
+            with source.open("w", encoding="utf-8") as fh:
+                for i in range(args.n):
+                    fh.write(json.dumps(_statement(rng, i)) + "\n")
         lines = source.read_text(encoding="utf-8").splitlines()
+        args.n = len(lines)
         size = source.stat().st_size
-        print(f"{args.n:,} statements, {size / 1e6:.1f} MB, {size / args.n:.0f} bytes each")
+        kind = "synthetic-campus LMS statements" if args.campus else "generated statements"
+        print(f"{args.n:,} {kind}, {size / 1e6:.1f} MB, {size / args.n:.0f} bytes each")
         print(f"  {'step':<32} {'wall st/s':>12} {'CPU st/s':>12}")
         parse_statement(lines[0])  # build the validators before timing
         started = time.perf_counter()
