@@ -1,0 +1,1 @@
+"""Predictive models of academic outcome (SPEC §3)."""
