@@ -238,8 +238,11 @@ def _cohort(table: pa.Table, catalog: tuple[Indicator, ...], group: str | None) 
     numeric = [
         i
         for i in catalog
-        if (i.kind != "label" and pa.types.is_floating(table.column(i.name).type))
-        or (pa.types.is_integer(table.column(i.name).type) and i.kind != "label")
+        if i.kind != "label"
+        and (
+            pa.types.is_floating(table.column(i.name).type)
+            or pa.types.is_integer(table.column(i.name).type)
+        )
     ]
     actors = table.column("actor_key")
     courses = table.column(group) if group else pa.nulls(table.num_rows, pa.string())

@@ -124,7 +124,6 @@ def student_profile(store: DuckDBStore, student: str, *, course: str | None = No
         [actor],
     )
     raw = cur.fetchall()
-    labels = store.con.execute("SELECT * FROM indicators_student WHERE actor_key = ?", [actor]).fetchall()
     rows: list[dict[str, Any]] = []
     order = {name: i for i, name in enumerate(BY_NAME)}
     for c, ind, value, pct, z in raw:
@@ -140,6 +139,5 @@ def student_profile(store: DuckDBStore, student: str, *, course: str | None = No
                 "family": BY_NAME[ind].family if ind in BY_NAME else "",
             }
         )
-    del labels
     rows.sort(key=lambda r: (r["course"] or "", order.get(r["indicator"], 999)))
     return StudentProfile(actor_key=actor, as_of=as_of, rows=rows)
