@@ -13,12 +13,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from learnsight.models.rmtl import (
     RMTLClassifier,
+    RMTLClassifierCV,
     RMTLRegressor,
     RMTLRegressorCV,
     group_shrink,
     rmtl_path,
     svt,
 )
+from learnsight.models.rmtl._data import split_centred
+from learnsight.models.rmtl.classifier import class_signs, logistic_lipschitz
+from learnsight.models.rmtl.path import _validation_scores, logistic_rho_max, task_kfold
 from learnsight.models.rmtl.solver import LogisticLoss, fista
 
 
@@ -132,6 +136,7 @@ def test_clone_and_get_params_round_trip() -> None:
     assert RMTLRegressor().set_params(**model.get_params()).get_params() == model.get_params()
     assert clone(RMTLClassifier(rho1=0.5)).rho1 == 0.5
     assert clone(RMTLRegressorCV(cv=3)).cv == 3
+    assert clone(RMTLClassifierCV(scoring="accuracy")).scoring == "accuracy"
 
 
 def test_string_tasks_and_prediction_by_task() -> None:
@@ -240,7 +245,181 @@ def test_classifier_two_classes_follows_binary_convention() -> None:
     assert np.mean(model.predict(X, tasks) == binary) > 0.85
 
 
-@parametrize_with_checks([RMTLRegressor(), RMTLClassifier(), RMTLRegressorCV(cv=2, n_rhos=3)])
+def planted_outlier_classes(
+    seed: int = 0, T: int = 6, d: int = 20, n_t: int = 150, outlier: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three classes; per class a rank-1 weight matrix shared by the tasks, except one outlier task."""
+    rng = np.random.default_rng(seed)
+    K = 3
+    W = rng.normal(size=(K, d, 1)) @ rng.normal(1.0, 0.2, size=(K, 1, T))
+    W[:, :, outlier] = rng.normal(size=(K, d))
+    W *= 2.0 / np.sqrt(d)
+    tasks = np.repeat(np.arange(T), n_t)
+    X = rng.normal(size=(T * n_t, d))
+    y = np.argmax(np.einsum("ij,kji->ik", X, W[:, :, tasks]) + rng.gumbel(size=(T * n_t, K)), axis=1)
+    return X, np.array(["at-risk", "normal", "excellent"])[y], tasks
+
+
+def test_classifier_cv_beats_or_matches_tiny_rho_on_held_out_rows() -> None:
+    X, y, tasks = planted_outlier_classes(0)
+    train = np.arange(y.shape[0]) % 3 == 0  # 50 training rows per task, 20 features: sharing pays
+    model = RMTLClassifierCV(n_rhos=4, random_state=0).fit(X[train], y[train], tasks[train])
+    tiny = RMTLClassifier(rho1=1e-4, rho2=1e-4, tol=1e-5).fit(X[train], y[train], tasks[train])
+    cv_accuracy = model.score(X[~train], y[~train], tasks[~train])
+    tiny_accuracy = tiny.score(X[~train], y[~train], tasks[~train])
+    assert cv_accuracy >= tiny_accuracy - 0.02
+    # the corner that zeroes every weight predicts from the intercepts only: never the choice here
+    mean = np.nanmean(model.cv_scores_, axis=0)
+    assert mean[0, 0] > mean.min()
+    assert (model.rho1_, model.rho2_) != (model.rho1s_[0], model.rho2s_[0])
+
+
+def test_classifier_cv_grid_attributes_and_refit() -> None:
+    X, y, tasks = planted_classes(3)
+    X, y, tasks = X[::4], y[::4], tasks[::4]
+    model = RMTLClassifierCV(n_rhos=3, cv=2, scoring="accuracy", random_state=1).fit(X, y, tasks)
+    assert model.cv_scores_.shape == (2, 3, 3)
+    assert model.rho1s_.shape == (3,) and model.rho2s_.shape == (3,)
+    assert np.all(np.diff(model.rho1s_) < 0) and np.all(np.diff(model.rho2s_) < 0)
+    assert model.rho1_ in model.rho1s_ and model.rho2_ in model.rho2s_
+    assert np.all((model.cv_scores_ >= 0.0) & (model.cv_scores_ <= 1.0))
+    # the default grid starts where the weights just vanish (for the logistic loss at W = 0)
+    Xs, _, _, _ = split_centred(X, np.zeros(X.shape[0]), tasks, 6, centre_y=False)
+    r1, r2 = logistic_rho_max(Xs, class_signs(y, tasks, 6, np.unique(y)))
+    assert (model.rho1s_[0], model.rho1s_[-1]) == pytest.approx((r1, r1 * 1e-2))
+    assert (model.rho2s_[0], model.rho2s_[-1]) == pytest.approx((r2, r2 * 1e-2))
+    # the refit is exactly the plain classifier at the chosen pair
+    plain = RMTLClassifier(rho1=model.rho1_, rho2=model.rho2_, tol=model.tol, max_iter=model.max_iter)
+    plain.fit(X, y, tasks)
+    np.testing.assert_array_equal(model.W_, plain.W_)
+    np.testing.assert_array_equal(model.predict_proba(X, tasks), plain.predict_proba(X, tasks))
+    assert model.decision_function(X[:3], tasks[:3]).shape == (3, 3)
+    # user grids are used as given, largest first
+    fixed = RMTLClassifierCV(rho1s=[0.001, 0.1], rho2s=[0.05], cv=2, random_state=1).fit(X, y, tasks)
+    assert fixed.rho1s_.tolist() == [0.1, 0.001] and fixed.cv_scores_.shape == (2, 2, 1)
+
+
+def test_logistic_rho_max_is_where_the_weights_vanish() -> None:
+    X, y, tasks = planted_classes(4)
+    Xs, _, _, _ = split_centred(X, np.zeros(X.shape[0]), tasks, 6, centre_y=False)
+    r1, r2 = logistic_rho_max(Xs, class_signs(y, tasks, 6, np.unique(y)))
+    above = RMTLClassifier(rho1=1.001 * r1, rho2=1.001 * r2, tol=1e-9).fit(X, y, tasks)
+    assert np.all(above.W_ == 0.0)
+    below = RMTLClassifier(rho1=0.7 * r1, rho2=10.0 * r2, tol=1e-9).fit(X, y, tasks)
+    assert np.any(below.P_ != 0.0) and np.all(below.Q_ == 0.0)
+
+
+def test_logistic_lipschitz_bounds_the_curvature() -> None:
+    rng = np.random.default_rng(8)
+    Xs = [rng.normal(size=(n, 4)) for n in (30, 50)]
+    Xs = [X - X.mean(axis=0) for X in Xs]
+    signs = [np.sign(rng.normal(size=X.shape[0])) for X in Xs]
+    loss, L = LogisticLoss(Xs, signs), logistic_lipschitz(Xs)
+    for _ in range(50):
+        W, b = rng.normal(size=(4, 2)), rng.normal(size=2)
+        dP, dQ, db = 1e-3 * rng.normal(size=(4, 2)), 1e-3 * rng.normal(size=(4, 2)), 1e-3 * rng.normal(size=2)
+        f, gW, gb = loss.value_grad(W, b)
+        step = np.sum(dP**2) + np.sum(dQ**2) + db @ db
+        model = f + np.sum(gW * (dP + dQ)) + gb @ db + 0.5 * L * step
+        assert loss.value(W + dP + dQ, b + db) <= model + 1e-12
+
+
+def test_classifier_cv_tolerates_small_and_single_class_tasks() -> None:
+    X, y, tasks = planted_classes(5)
+    X, y, tasks = X[::5], y[::5].copy(), tasks[::5]  # 40 rows per task
+    y[tasks == 2] = "normal"  # one task of a single class: every training split of it lacks two classes
+    keep = (tasks != 3) | (np.cumsum(tasks == 3) <= 2)  # a task with 2 rows (fewer than the folds)
+    keep &= (tasks != 4) | (np.cumsum(tasks == 4) <= 1)  # and one with a single row
+    X, y, tasks = X[keep], y[keep], tasks[keep]
+    model = RMTLClassifierCV(n_rhos=2, cv=3, random_state=0).fit(X, y, tasks)
+    assert np.all(np.isfinite(model.cv_scores_))
+    proba = model.predict_proba(X, tasks)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(model.predict(X[tasks == 2], tasks[tasks == 2]) == "normal")
+    # two classes: the binary convention, and a task whose training rows are all of one class
+    binary = np.where(y == "excellent", "excellent", "other")
+    RMTLClassifierCV(n_rhos=2, cv=4, scoring="macro_f1", random_state=0).fit(X, binary, tasks)
+
+
+def test_task_kfold_stratifies_within_tasks_and_keeps_small_tasks_in_training() -> None:
+    codes = np.repeat(np.arange(3), [30, 2, 1])
+    strata = np.concatenate([np.repeat([0, 1, 2], [15, 9, 6]), [0, 1], [2]])
+    fold = task_kfold(codes, 3, 3, seed=0, strata=strata)
+    for c in range(3):
+        counts = np.bincount(fold[(codes == 0) & (strata == c)], minlength=3)
+        assert counts.max() - counts.min() <= 1
+    assert len(set(fold[codes == 1].tolist())) == 2  # held out in two different folds, one row each
+    assert fold[codes == 2].tolist() == [-1]
+    with pytest.raises(ValueError, match="fewer than cv"):
+        task_kfold(codes, 3, 3, seed=0)
+
+
+def test_classifier_cv_is_deterministic_given_random_state() -> None:
+    X, y, tasks = planted_classes(6)
+    X, y, tasks = X[::6], y[::6], tasks[::6]
+    a = RMTLClassifierCV(n_rhos=2, cv=2, random_state=3).fit(X, y, tasks)
+    b = RMTLClassifierCV(n_rhos=2, cv=2, random_state=3).fit(X, y, tasks)
+    np.testing.assert_array_equal(a.cv_scores_, b.cv_scores_)
+    assert (a.rho1_, a.rho2_) == (b.rho1_, b.rho2_)
+    np.testing.assert_array_equal(a.W_, b.W_)
+    codes = np.repeat(np.arange(6), 20)
+    assert not np.array_equal(task_kfold(codes, 6, 3, 3), task_kfold(codes, 6, 3, 4))
+
+
+def test_classifier_cv_clone_and_parameter_checks() -> None:
+    model = RMTLClassifierCV(
+        rho1s=[0.1, 0.01],
+        rho2s=None,
+        n_rhos=3,
+        eps=0.1,
+        cv=4,
+        scoring="macro_f1",
+        tol=1e-4,
+        max_iter=50,
+        random_state=7,
+    )
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert RMTLClassifierCV().set_params(**model.get_params()).get_params() == model.get_params()
+    assert set(RMTLClassifierCV().get_params()) == {
+        "rho1s", "rho2s", "n_rhos", "eps", "cv", "scoring", "tol", "max_iter", "random_state"
+    }  # fmt: skip
+    X, y, tasks = planted_classes(7)
+    with pytest.raises(ValueError, match="scoring"):
+        RMTLClassifierCV(scoring="auc").fit(X, y, tasks)
+    with pytest.raises(ValueError, match="cv"):
+        RMTLClassifierCV(cv=1).fit(X, y, tasks)
+
+
+@pytest.mark.parametrize("scoring", ["log_loss", "accuracy", "macro_f1"])
+def test_validation_scores_match_scikit_learn_metrics(scoring: str) -> None:
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
+    rng = np.random.default_rng(9)
+    for n_classes in (2, 3):
+        K = 1 if n_classes == 2 else n_classes
+        z = rng.normal(size=(2, 40, K))
+        y = rng.integers(0, n_classes, size=40)
+        w = rng.uniform(0.5, 2.0, size=40)
+        w /= w.sum()
+        ours = _validation_scores(z, y, w, n_classes, scoring)
+        for g in range(2):
+            logits = np.column_stack([-z[g, :, 0], z[g, :, 0]]) if K == 1 else z[g]
+            p = 1.0 / (1.0 + np.exp(-logits))
+            p /= p.sum(axis=1, keepdims=True)
+            pred = np.argmax(logits, axis=1)
+            if scoring == "log_loss":
+                expected = log_loss(y, p, sample_weight=w, labels=np.arange(n_classes))
+            elif scoring == "accuracy":
+                expected = accuracy_score(y, pred, sample_weight=w)
+            else:
+                expected = f1_score(y, pred, average="macro", sample_weight=w)
+            assert ours[g] == pytest.approx(expected, rel=1e-10)
+
+
+@parametrize_with_checks(
+    [RMTLRegressor(), RMTLClassifier(), RMTLRegressorCV(cv=2, n_rhos=3), RMTLClassifierCV(cv=2, n_rhos=2)]
+)
 def test_scikit_learn_estimator_contract(estimator, check) -> None:  # type: ignore[no-untyped-def]
     """scikit-learn's own contract checks, on the single-task path (``tasks=None``)."""
     check(estimator)

@@ -202,6 +202,33 @@ class WeeklyFeatures:
         x[_positions(rows.column("actor_key"), students), _week_positions(rows)] = _values(rows)
         return x, students.to_pylist()
 
+    def rows_tensor(
+        self, actor_keys: pa.Array | pa.ChunkedArray, courses: pa.Array | pa.ChunkedArray
+    ) -> FloatArray:
+        """``X`` of shape (rows, weeks, features) for given (student, course) pairs, in their order.
+
+        The pairs may repeat and need not be enrolled: a pair with no enrolment at the cut-off is
+        NaN throughout (as in :meth:`to_tensor`); a course outside the calendar raises.  This is
+        the aligned input of a model whose rows are (student, course) outcomes.
+        """
+        if len(actor_keys) != len(courses):
+            raise LearnsightError(f"rows_tensor: {len(actor_keys)} students but {len(courses)} courses")
+        keys = pa.table({"actor_key": actor_keys, "course": courses})
+        keys = keys.append_column("_row", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
+        x = np.full((keys.num_rows, len(self.weeks), len(FEATURE_NAMES)), np.nan, np.float32)
+        enrolled = keys.join(
+            self.enrolments.select(["actor_key", "course"]), ["actor_key", "course"], join_type="inner"
+        )
+        rows = np.asarray(enrolled.column("_row").to_numpy(), dtype=np.int64)
+        if rows.size:
+            x[rows] = self._baseline(enrolled.column("course"))
+        data = self.table.join(keys, ["actor_key", "course"], join_type="inner")
+        if data.num_rows:
+            x[np.asarray(data.column("_row").to_numpy(), dtype=np.int64), _week_positions(data)] = _values(
+                data
+            )
+        return x
+
     def _baseline(self, courses: pa.Array | pa.ChunkedArray) -> FloatArray:
         """The (len(courses), weeks, features) values of an enrolled pair with no statement.
 

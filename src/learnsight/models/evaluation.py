@@ -150,6 +150,52 @@ def repeated_splits(
     ]
 
 
+def grouped_splits(
+    y: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    *,
+    n_splits: int = 10,
+    n_repeats: int = 1,
+    seed: int,
+    tasks: npt.ArrayLike | None = None,
+) -> list[Split]:
+    """Repeated stratified k-fold that keeps each group (student) on one side of every split.
+
+    With several courses per student, a plain row split would train on a student's Math result
+    and test on their Portuguese one; grouping by student makes every test student unseen.
+    Repeat ``r`` uses scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` with
+    ``random_state = seed + r``; strata as :func:`strata`.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    codes = strata(y, tasks)
+    group_codes = _codes(groups)
+    if group_codes.shape != codes.shape:
+        raise ValueError(f"groups has {group_codes.size} rows, y has {codes.size}")
+    out: list[Split] = []
+    dummy = np.zeros((codes.size, 1))
+    for r in range(n_repeats):
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + r)
+        for f, (train, test) in enumerate(cv.split(dummy, codes, group_codes)):
+            out.append(
+                Split(
+                    train=np.sort(np.asarray(train, dtype=np.intp)),
+                    test=np.sort(np.asarray(test, dtype=np.intp)),
+                    repeat=r,
+                    fold=f,
+                )
+            )
+    return out
+
+
+def grouped_holdout(
+    y: npt.ArrayLike, groups: npt.ArrayLike, *, seed: int, tasks: npt.ArrayLike | None = None
+) -> Split:
+    """The 2:1 hold-out with whole groups (students) on one side: one fold of a stratified
+    3-fold :func:`grouped_splits` is the test set."""
+    return grouped_splits(y, groups, n_splits=3, n_repeats=1, seed=seed, tasks=tasks)[0]
+
+
 # -- metrics -----------------------------------------------------------------------------------------
 
 
@@ -281,7 +327,11 @@ def evaluate(
     brier = ece = reliability = None
     if proba is not None:
         p = _proba_matrix(proba, truth.size, len(keys))
-        brier = float(brier_score_loss(truth, p, labels=keys, scale_by_half=True))
+        # scikit-learn reads the probability columns in sorted-label order
+        lexical = [int(j) for j in np.argsort(np.asarray(keys), kind="stable")]
+        brier = float(
+            brier_score_loss(truth, p[:, lexical], labels=[keys[j] for j in lexical], scale_by_half=True)
+        )
         ece, reliability = reliability_curve(truth, p, keys, n_bins=n_bins)
     return Metrics(
         labels=order,
@@ -419,6 +469,8 @@ __all__ = [
     "ReliabilityBin",
     "Split",
     "evaluate",
+    "grouped_holdout",
+    "grouped_splits",
     "holdout_split",
     "reliability_curve",
     "repeated_cv",
