@@ -421,6 +421,250 @@ def demo(
     console.print(f"[bold green]report:[/] {result.report_path}")
 
 
+def _csv_list(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+@app.command()
+def evaluate(
+    db: DbOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for evaluation.json and evaluation.html.")] = Path(
+        "out/evaluation"
+    ),
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated model names (default: the source's set).")
+    ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated: pass_fail, pass_fail_all, three_class, five_level, score."),
+    ] = None,
+    weeks: Annotated[
+        str | None, typer.Option(help="Cut-off weeks for early prediction, e.g. 2,4,6 (course end is added).")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="k of the repeated k-fold CV (UCI).")] = 10,
+    repeats: Annotated[int, typer.Option(help="Repeats of the k-fold CV (UCI).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of every split and model.")] = 0,
+    sequence: Annotated[
+        bool, typer.Option(help="Add the GRU sequence model to weekly studies when PyTorch is installed.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare RMTL with single-task, pooled and sequence models on the store's outcomes (SPEC §3).
+
+    UCI: Math and Portuguese as tasks, with and without G1/G2, beside Cortez & Silva 2008.
+    OULAD / campus: early prediction at each cut-off week and at course end, leak-free.
+    Writes evaluation.json and an HTML report with plots.
+    """
+    from learnsight.models.dataset import TARGETS
+    from learnsight.models.evaluate import EvaluationConfig, evaluate_store, write_evaluation
+    from learnsight.models.zoo import model_spec
+
+    model_list = _csv_list(models)
+    for name in model_list or []:
+        model_spec(name)
+    target_list = _csv_list(targets)
+    for t in target_list or []:
+        if t not in TARGETS:
+            raise LearnsightError(f"--targets: unknown target {t!r}; expected {', '.join(TARGETS)}")
+    try:
+        week_list = [int(w) for w in _csv_list(weeks) or []] if weeks else None
+    except ValueError:
+        raise LearnsightError(f"--weeks: expected comma-separated integers, got {weeks!r}") from None
+    if week_list is not None and any(w < 1 for w in week_list):
+        raise LearnsightError(f"--weeks: weeks must be >= 1, got {weeks!r}")
+    config = EvaluationConfig(
+        models=model_list,
+        targets=target_list,  # type: ignore[arg-type]
+        weeks=week_list,
+        n_splits=folds,
+        n_repeats=repeats,
+        seed=seed,
+        sequence=sequence,
+    )
+    store = _store(db)
+    result = evaluate_store(store, config, on_step=lambda line: err_console.print(line, highlight=False))
+    json_path, html_path = write_evaluation(result, out)
+    if as_json:
+        console.print_json(
+            json.dumps({"json": str(json_path), "html": str(html_path), "goals": result["goals"]})
+        )
+        return
+    table = Table(title=f"goals ({result['scheme']})")
+    for col in ("goal", "RMTL", "best model", "best", "met"):
+        table.add_column(col)
+    for g in result["goals"]:
+        table.add_row(
+            g["goal"],
+            _pct(g["measured"]),
+            str(g["best_model"]),
+            _pct(g["best_measured"]),
+            "yes" if g["met"] else "no",
+        )
+    console.print(table)
+    console.print(f"[bold green]report:[/] {html_path}\n[bold green]json:[/] {json_path}")
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Folder to save the model in (model.joblib + metadata.json).")],
+    db: DbOption = None,
+    model: Annotated[str, typer.Option(help="Model name (see `learnsight evaluate --help`).")] = "rmtl",
+    target: Annotated[
+        str, typer.Option(help="pass_fail, pass_fail_all, three_class, five_level or score.")
+    ] = "three_class",
+    as_of: AsOfOption = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="Feature groups, comma-separated (default: profile,registry,assessments,weekly)."),
+    ] = None,
+    interim_grades: Annotated[bool, typer.Option(help="Use UCI's G1/G2 as features.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the hold-out split and the model.")] = 0,
+    holdout: Annotated[
+        bool, typer.Option(help="Score on a grouped 2:1 hold-out before the final fit.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train a model on the store's outcomes with features as of a cut-off, and save it."""
+    from learnsight.indicators.asof import AsOf
+    from learnsight.models.dataset import DEFAULT_GROUPS, TARGETS, DatasetBuilder
+    from learnsight.models.persist import save_model
+    from learnsight.models.predict import train_model
+
+    if target not in TARGETS:
+        raise LearnsightError(f"--target: unknown target {target!r}; expected {', '.join(TARGETS)}")
+    group_list = _csv_list(groups) or list(DEFAULT_GROUPS)
+    builder = DatasetBuilder(
+        _store(db),
+        groups=group_list,  # type: ignore[arg-type]
+        interim_grades=interim_grades,
+    )
+    dataset = builder.build(AsOf.parse(as_of))
+    bundle = train_model(dataset, target, model, seed=seed, evaluate=holdout)
+    path = save_model(bundle, out)
+    meta = bundle.metadata
+    if as_json:
+        console.print_json(json.dumps({"path": str(path), "metadata": meta.to_dict()}, default=str))
+        return
+    overall = meta.metrics.get("overall", {}) if meta.metrics else {}
+    summary = ", ".join(
+        f"{k} {v:.3f}" for k, v in overall.items() if k in ("accuracy", "macro_f1", "rmse") and v == v
+    )
+    console.print(
+        f"[bold green]saved[/] {meta.model} for {meta.target} ({meta.rows:,} rows, "
+        f"{len(meta.tasks)} courses, as of {meta.as_of}) to {path}"
+        + (f"\nhold-out: {summary}" if summary else "")
+    )
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option("--model", help="A folder written by `learnsight train`.")],
+    db: DbOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Cut-off of the features (default: the model's training cut-off)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the predictions (.csv or .parquet).")] = None,
+    statements: Annotated[
+        bool, typer.Option("--statements", help="Also store the predictions as xAPI statements.")
+    ] = False,
+    top_k: Annotated[int, typer.Option(help="Drivers (signed indicator contributions) per prediction.")] = 5,
+    student: Annotated[str | None, typer.Option(help="Show only this student (actor key).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown on screen.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Predict each student's class in every course the model knows, with the indicators that drive it."""
+    import pyarrow.compute as pc
+
+    from learnsight.indicators.asof import AsOf
+    from learnsight.models.dataset import DatasetBuilder
+    from learnsight.models.persist import load_model
+    from learnsight.models.predict import (
+        alignment,
+        predict_table,
+        prediction_statements,
+        skipped_rows,
+        write_predictions,
+    )
+
+    if out is not None and out.suffix not in (".parquet", ".csv"):
+        raise LearnsightError(f"--out: expected a .parquet or .csv file, got {out}")
+    bundle = load_model(model)
+    meta = bundle.metadata
+    store = _store(db)
+    cut = AsOf.parse(as_of) if as_of is not None else AsOf.parse("" if meta.as_of == "all" else meta.as_of)
+    builder = DatasetBuilder(
+        store,
+        groups=meta.groups,  # type: ignore[arg-type]
+        interim_grades=meta.interim_grades,
+        unlabelled=True,
+    )
+    table = predict_table(bundle, builder.build(cut), top_k=top_k, align=True)
+    filled, dropped = alignment(table)
+    if filled or dropped:
+        err_console.print(
+            f"[yellow]note:[/] {len(filled)} training feature(s) absent from this store were treated as "
+            f"missing ({', '.join(filled[:5])}{'…' if len(filled) > 5 else ''}); "
+            f"{len(dropped)} new feature(s) ignored",
+            highlight=False,
+        )
+    if student is not None:
+        table = table.filter(pc.equal(table.column("actor_key"), student))
+        if table.num_rows == 0:
+            raise LearnsightError(f"--student: no prediction for {student!r}")
+    if out is not None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".parquet":
+            pq.write_table(table, out)
+        else:
+            pacsv.write_csv(table, out)
+    report = None
+    if statements:
+        report = write_predictions(store, prediction_statements(table, bundle))
+    if as_json:
+        rows = table.slice(0, limit).to_pylist()
+        console.print_json(
+            json.dumps(
+                {
+                    "model": meta.model,
+                    "target": meta.target,
+                    "as_of": cut.label(),
+                    "rows": table.num_rows,
+                    "skipped": skipped_rows(table),
+                    "statements_written": None if report is None else report.statements_written,
+                    "predictions": rows,
+                },
+                default=str,
+            )
+        )
+        return
+    view = Table(title=f"{meta.model} → {meta.target}, as of {cut.label()} ({table.num_rows:,} predictions)")
+    for col in ("student", "course", "predicted", "p", "drivers (signed contribution)", "actual"):
+        view.add_column(col)
+    for row in table.slice(0, limit).to_pylist():
+        drivers = json.loads(row["drivers"] or "[]")
+        view.add_row(
+            str(row["actor_key"]).split("|")[-1],
+            str(row["course"]).rstrip("/").split("/")[-1],
+            str(row["predicted"]),
+            "-" if row["probability"] is None else f"{row['probability']:.2f}",
+            "; ".join(f"{d['feature']} {d['contribution']:+.2f}" for d in drivers[:3]),
+            "-" if row.get("actual") is None else str(row["actual"]),
+        )
+    console.print(view)
+    if out is not None:
+        console.print(f"written to {out}")
+    if report is not None:
+        console.print(f"{report.statements_written:,} prediction statements stored")
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None or value != value else f"{100 * float(value):.1f} %"
+
+
 def main() -> None:
     """Entry point: run the app, turning learnsight errors into one line (exit code 1)."""
     try:

@@ -288,8 +288,8 @@ def test_oulad_week_series(oulad: dict[str, Any], tmp_path: Path) -> None:
     figures = evaluation_figures(oulad)
     titles = [t for t, _ in figures]
     assert titles == [
-        "Accuracy by week: pass/fail, OULAD",
-        "Macro-F1 by week: pass/fail, OULAD",
+        "Accuracy by week: pass/fail (withdrawn left out), OULAD",
+        "Macro-F1 by week: pass/fail (withdrawn left out), OULAD",
         "Confusion matrix: OULAD pass/fail @ week 4",
         "Reliability: OULAD pass/fail @ week 4",
         "Confusion matrix: OULAD pass/fail @ end",
@@ -304,7 +304,7 @@ def test_oulad_week_series(oulad: dict[str, Any], tmp_path: Path) -> None:
     assert lines["Aljohani et al. 2019: 95.2 % at course end"].x[0] == lines["rmtl"].x[-1]
 
     text = render_evaluation(oulad, tmp_path / "oulad.html").read_text(encoding="utf-8")
-    assert "Accuracy and macro-F1 by week: pass/fail, OULAD" in text
+    assert "Accuracy and macro-F1 by week: pass/fail (withdrawn left out), OULAD" in text
     assert "<th>week 2</th><th>week 4</th><th>end</th>" in text
     assert "Aljohani et al. 2019 (published)" in text
     assert "hold-out 2:1" in text

@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from learnsight.errors import StatementValidationError
@@ -135,6 +135,8 @@ def test_mutated_statements_raise_only_statement_validation_errors(data: st.Data
 
 @settings(max_examples=200, deadline=None)
 @given(_json | st.text(max_size=50))
+@example({"\x1e": None})  # a key starting with the union-tag prefix (found by hypothesis)
+@example({"\x1eactor:Agent": 1})
 def test_arbitrary_input_raises_only_statement_validation_errors(value: Any) -> None:
     with contextlib.suppress(StatementValidationError):
         parse_statement(value)

@@ -6,8 +6,12 @@ belong to no course (canteen, dorm, network, library) are cut, for a week cut-of
 week-``N`` instant of the student's courses, so a student-level indicator never sees later data than
 any of the student's course-level ones.
 
-The cut-off is applied in exactly one place, the ``ev`` view (:data:`EVENTS_VIEW_SQL`), which every
+The cut-off is applied in exactly one place, the ``ev`` view (:func:`base_views`), which every
 indicator definition reads; the same SQL runs on DuckDB and, transpiled, on Spark.
+
+Statements written by learnsight's own models (``source`` = :data:`~learnsight.xapi.vocab.SOURCE_MODEL`,
+the ``predicted`` statements of :mod:`learnsight.models.predict`) are never events: a prediction
+must not feed back into the features of the next one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from learnsight.errors import LearnsightError
+from learnsight.xapi.vocab import SOURCE_MODEL
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,11 @@ def base_views(as_of: AsOf, voided_verb: str) -> list[tuple[str, str]]:
     """The (name, SQL) views every indicator reads, in creation order.
 
     ``course_cutoff``: one row per course and its cut-off; ``ev``: the statements visible at the
-    cut-off (voided and voiding statements are never events).
+    cut-off (voided and voiding statements, and statements written by a model, are never events).
     """
     escaped = voided_verb.replace("'", "''")
-    valid = f"NOT s.voided AND s.verb_id <> '{escaped}'"
+    not_model = f"s.source <> '{SOURCE_MODEL}'"
+    valid = f"NOT s.voided AND s.verb_id <> '{escaped}' AND {not_model}"
     course_cutoff = ("course_cutoff", f"SELECT course, {as_of.course_cutoff_sql()} AS cutoff FROM courses")
     if as_of.week is None:
         date_filter = f" AND s.ts < {as_of.course_cutoff_sql()}" if as_of.date is not None else ""
@@ -90,7 +96,7 @@ def base_views(as_of: AsOf, voided_verb: str) -> list[tuple[str, str]]:
         "student_cutoff",
         "SELECT s.actor_key, min(c.cutoff) AS cutoff FROM statements s "
         "JOIN course_cutoff c ON s.course = c.course "
-        "WHERE c.cutoff IS NOT NULL GROUP BY s.actor_key",
+        f"WHERE c.cutoff IS NOT NULL AND {not_model} GROUP BY s.actor_key",
     )
     events = (
         "ev",

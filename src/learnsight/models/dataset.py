@@ -22,6 +22,13 @@ early prediction at week ``N`` must not see later data).  Feature groups (``grou
     Registration timing, from ``registered`` / ``unregistered`` statements visible at the cut-off:
     ``registry.days_before_start`` (how early the student registered) and ``registry.unregistered``
     (1 when an unregistration is dated before the cut-off: the institution knows it by then).
+``assessments``
+    The assessment record before the cut-off (:data:`ASSESSMENT_FEATURES`): submissions, the
+    assessments already due (their deadlines are published in advance, so the calendar of every
+    course's due dates is read from all submissions), how many were missed, the weighted score so
+    far (``Σ score × weight / Σ weight`` over the due and submitted ones, a missed one scoring 0),
+    mean score by kind (TMA, CMA, exam), failed and late submissions.  Course end = the course's
+    last day.
 ``weekly``
     Summaries of the weekly feature tensor (:mod:`learnsight.indicators.weekly`) over the weeks
     observed before the cut-off (:func:`summarise_weeks`), and the tensor itself
@@ -38,7 +45,7 @@ Leakage
 """
 
 # Upper-case X follows scikit-learn's notation.
-# ruff: noqa: N806
+# ruff: noqa: N803, N806
 
 from __future__ import annotations
 
@@ -64,16 +71,26 @@ from learnsight.xapi import vocab
 FloatArray = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
 
-Group = Literal["profile", "cross_course", "registry", "weekly", "indicators"]
-DEFAULT_GROUPS: Final[tuple[Group, ...]] = ("profile", "registry", "weekly")
+Group = Literal["profile", "cross_course", "registry", "assessments", "weekly", "indicators"]
+GROUPS: Final[tuple[Group, ...]] = (
+    "profile",
+    "cross_course",
+    "registry",
+    "assessments",
+    "weekly",
+    "indicators",
+)
+DEFAULT_GROUPS: Final[tuple[Group, ...]] = ("profile", "registry", "assessments", "weekly")
 
-Target = Literal["three_class", "pass_fail", "five_level", "score"]
-TARGETS: Final[tuple[Target, ...]] = ("three_class", "pass_fail", "five_level", "score")
+Target = Literal["three_class", "pass_fail", "pass_fail_all", "five_level", "score"]
+TARGETS: Final[tuple[Target, ...]] = ("three_class", "pass_fail", "pass_fail_all", "five_level", "score")
 """What a model predicts:
 
 * ``three_class`` — ``at-risk`` / ``normal`` / ``excellent`` (the scheme's classes, SPEC §3);
 * ``pass_fail`` — ``pass`` / ``fail``; OULAD withdrawals are left out (the usual "pass vs fail"
   task: a withdrawn student has no result to predict);
+* ``pass_fail_all`` — ``pass`` / ``fail`` with every row, a withdrawal counting as ``fail`` (the
+  question an adviser asks: will this student pass the course?);
 * ``five_level`` — Cortez & Silva's grades ``I`` (16–20) … ``V`` (0–9) of a 0–20 score (rows with
   a score only);
 * ``score`` — the final score (rows with a score only).
@@ -91,6 +108,20 @@ FIVE_LEVELS: Final = ("V", "IV", "III", "II", "I")
 
 MAX_CATEGORIES: Final = 40
 """A text attribute with more distinct values is an identifier or free text, not a category."""
+
+LAGS: Final = 4
+"""Weeks of per-week event counts kept by :func:`summarise_weeks` (``weekly.events.lag1…``)."""
+
+RELATIVE_FEATURES: Final = (
+    "weekly.events.total",
+    "weekly.clicks.total",
+    "weekly.active_days.total",
+    "weekly.events.last2",
+    "assess.weighted_score",
+    "assess.submitted",
+)
+"""Features also given as a percentile rank among the course's rows at the same cut-off
+(``rel.<name>``): the cohort at that moment, so courses of different size and workload compare."""
 
 COUNT_FEATURES: Final = tuple(f for f in FEATURE_NAMES if f != "mean_score")
 
@@ -111,6 +142,8 @@ class Dataset:
     score: FloatArray
     """Final score on a 0–20 scale (NaN when the source has none)."""
     response: ObjectArray
+    labelled: npt.NDArray[np.bool_] | None = None
+    """Rows with a final result (``None``: all of them)."""
     sequences: npt.NDArray[np.float32] | None = None
     """(rows, weeks, features) weekly tensor before the cut-off; weeks :attr:`weeks`."""
     weeks: tuple[int, ...] = ()
@@ -132,17 +165,22 @@ class Dataset:
             passed=self.passed[idx],
             score=self.score[idx],
             response=self.response[idx],
+            labelled=None if self.labelled is None else self.labelled[idx],
             sequences=None if self.sequences is None else self.sequences[idx],
         )
 
     def for_target(self, target: Target) -> tuple[Dataset, ObjectArray | FloatArray]:
-        """The rows a target applies to and their labels (see :data:`TARGETS`)."""
+        """The labelled rows a target applies to and their labels (see :data:`TARGETS`)."""
+        if self.labelled is not None and not self.labelled.all():
+            return self.rows(self.labelled).for_target(target)
         if target == "three_class":
             return self, self.outcome
         if target == "pass_fail":
             keep = self.response != "Withdrawn"
             sub = self.rows(keep)
             return sub, np.where(sub.passed, "pass", "fail").astype(object)
+        if target == "pass_fail_all":
+            return self, np.where(self.passed, "pass", "fail").astype(object)
         if target in ("five_level", "score"):
             sub = self.rows(~np.isnan(self.score))
             if len(sub) == 0:
@@ -166,8 +204,9 @@ class Dataset:
         for part in (self.actor_keys, self.courses, self.outcome, self.response):
             h.update("\x1f".join(map(str, part.tolist())).encode())
         h.update(json.dumps(list(self.feature_names)).encode())
-        h.update(np.ascontiguousarray(self.X).tobytes())
-        h.update(np.ascontiguousarray(self.score).tobytes())
+        # rounded: DuckDB's parallel sums may differ in the last bits from one run to the next
+        h.update(np.ascontiguousarray(_round_significant(self.X)).tobytes())
+        h.update(np.ascontiguousarray(_round_significant(self.score)).tobytes())
         return h.hexdigest()
 
     def summary(self) -> dict[str, Any]:
@@ -210,7 +249,12 @@ class DatasetBuilder:
     interim_grades:
         Use UCI's period grades G1, G2 as features.
     courses:
-        Only these courses (default: all with a final result).
+        Only these courses (default: all with a final result, or all enrolled).
+    unlabelled:
+        Also include enrolled (student, course) pairs without a final result yet — the students
+        a prediction is for.  Their ``outcome`` / ``response`` are ``None``, ``score`` NaN and
+        :attr:`Dataset.labelled` False; :meth:`Dataset.for_target` (training) leaves them out.
+        Enrolled = any statement of the course (model-written ones aside) or a course profile.
     """
 
     def __init__(
@@ -221,17 +265,17 @@ class DatasetBuilder:
         groups: Sequence[Group] = DEFAULT_GROUPS,
         interim_grades: bool = False,
         courses: Sequence[str] | None = None,
+        unlabelled: bool = False,
     ) -> None:
-        unknown = set(groups) - {"profile", "cross_course", "registry", "weekly", "indicators"}
+        unknown = set(groups) - set(GROUPS)
         if unknown:
-            raise LearnsightError(
-                f"unknown feature group(s) {sorted(unknown)}; "
-                "expected profile, cross_course, registry, weekly, indicators"
-            )
+            raise LearnsightError(f"unknown feature group(s) {sorted(unknown)}; expected {', '.join(GROUPS)}")
         self.store = store
         self.groups = tuple(groups)
         self.interim_grades = interim_grades
         labels = outcomes(store, scheme=scheme)
+        if unlabelled:
+            labels = _with_enrolled(store, labels)
         if courses is not None:
             wanted = set(courses)
             missing = wanted - set(labels.column("course").to_pylist())
@@ -242,6 +286,8 @@ class DatasetBuilder:
         if labels.num_rows == 0:
             raise LearnsightError(
                 "the store holds no final results to learn from (import OULAD, UCI or a campus)"
+                if not unlabelled
+                else "the store holds no enrolled students to predict for"
             )
         self.labels = labels
         self._keys = (labels.column("actor_key"), labels.column("course"))
@@ -264,6 +310,8 @@ class DatasetBuilder:
             blocks.append(self.cross_course_block())
         if "registry" in self.groups:
             blocks.append(self.registry_block(as_of))
+        if "assessments" in self.groups:
+            blocks.append(self.assessment_block(as_of))
         if "weekly" in self.groups and self._has_calendar():
             sequences, weeks = self.sequences(as_of)
             blocks.append(summarise_weeks(sequences))
@@ -272,22 +320,25 @@ class DatasetBuilder:
         n = self.labels.num_rows
         X = np.hstack([b for b, _ in blocks]) if blocks else np.zeros((n, 0))
         names = tuple(name for _, ns in blocks for name in ns)
-        schemes = sorted(set(self.labels.column("scheme").to_pylist()))
+        rel, rel_names = relative_ranks(X, names, _objects(self._keys[1]))
+        X, names = np.hstack([X, rel]), names + tuple(rel_names)
+        schemes = sorted({str(v) for v in self.labels.column("scheme").to_pylist() if v is not None})
         score = self.labels.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
         score_max = self.labels.column("score_max").to_numpy(zero_copy_only=False).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             score20 = np.where(score_max > 0, 20.0 * score / score_max, np.nan)
         return Dataset(
-            scheme=schemes[0] if len(schemes) == 1 else "mixed",
+            scheme=schemes[0] if len(schemes) == 1 else ("mixed" if schemes else "none"),
             as_of=as_of,
             actor_keys=_objects(self._keys[0]),
             courses=_objects(self._keys[1]),
             X=X,
             feature_names=names,
             outcome=_objects(self.labels.column("outcome")),
-            passed=np.asarray(self.labels.column("passed").to_pylist(), dtype=bool),
+            passed=np.asarray([bool(p) for p in self.labels.column("passed").to_pylist()], dtype=bool),
             score=score20,
             response=_objects(self.labels.column("response")),
+            labelled=np.asarray(self.labels.column("outcome").is_valid(), dtype=bool),
             sequences=sequences,
             weeks=weeks,
             sequence_features=FEATURE_NAMES if sequences is not None else (),
@@ -334,6 +385,34 @@ class DatasetBuilder:
             ]
         )
         return out, ["registry.days_before_start", "registry.unregistered"]
+
+    def assessment_block(self, as_of: AsOf) -> tuple[FloatArray, list[str]]:
+        """The assessment record visible at ``as_of`` (see the module docstring)."""
+        con = self.store.con
+        for name, sql in base_views(as_of, vocab.VOIDED):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        keys = pa.table({"actor_key": self._keys[0], "course": self._keys[1]})
+        keys = keys.append_column("_pos", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
+        con.register("_ds_keys", keys)
+        try:
+            table = con.sql(
+                render_assessments(),
+                params={
+                    "submitted": vocab.SUBMITTED,
+                    "due_path": f'$.context."{vocab.EXT_DUE}"',
+                    "weight_path": f'$.context."{vocab.EXT_WEIGHT}"',
+                    "kind_path": f'$.context."{vocab.EXT_ASSESSMENT_KIND}"',
+                    "late_path": f'$.result."{vocab.EXT_LATE}"',
+                },
+            ).to_arrow_table()
+        finally:
+            con.unregister("_ds_keys")
+        if not any(v for v in table.column("any_assessment").to_pylist()):
+            return np.zeros((keys.num_rows, 0)), []
+        out = np.column_stack(
+            [table.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False) for c in ASSESSMENT_FEATURES]
+        )
+        return out, [f"assess.{c}" for c in ASSESSMENT_FEATURES]
 
     def sequences(self, as_of: AsOf) -> tuple[npt.NDArray[np.float32], tuple[int, ...]]:
         """The weekly tensor of every row before ``as_of`` and its week axis."""
@@ -441,6 +520,133 @@ class DatasetBuilder:
         return self.interim_grades or name not in INTERIM_GRADE_ATTRIBUTES
 
 
+ASSESSMENT_FEATURES: Final = (
+    "due",
+    "submitted",
+    "missed",
+    "missed_share",
+    "weighted_score",
+    "mean_score",
+    "min_score",
+    "last_score",
+    "failed",
+    "late",
+    "mean_score_tma",
+    "mean_score_cma",
+    "exam_score",
+    "days_early",
+)
+"""Columns of the ``assessments`` group (``assess.<name>``); scores scaled to [0, 1]."""
+
+_ASSESSMENTS_SQL: Final = """
+WITH cutoff AS (
+    SELECT c.course,
+           coalesce(cc.cutoff, c.start_ts + to_days(CAST(c.length_days AS INTEGER)), TIMESTAMP '9999-01-01')
+               AS cutoff
+    FROM courses c LEFT JOIN course_cutoff cc USING (course)),
+subs AS (
+    SELECT actor_key, course, object_id, ts, score_scaled,
+           TRY_CAST(json_extract_string(extensions, $due_path) AS TIMESTAMP) AS due,
+           coalesce(TRY_CAST(json_extract_string(extensions, $weight_path) AS DOUBLE), 1.0) AS weight,
+           upper(json_extract_string(extensions, $kind_path)) AS kind,
+           coalesce(json_extract_string(extensions, $late_path) = 'true', FALSE) AS late_flag
+    FROM statements
+    WHERE verb_id = $submitted AND course IS NOT NULL AND NOT voided),
+calendar AS (   -- every course's assessments and their published deadlines
+    SELECT course, object_id, max(due) AS due, max(weight) AS weight
+    FROM subs GROUP BY course, object_id),
+due_now AS (
+    SELECT k.actor_key, k.course, cal.object_id, cal.weight
+    FROM (SELECT DISTINCT actor_key, course FROM _ds_keys) k
+    JOIN calendar cal ON cal.course = k.course
+    JOIN cutoff cu ON cu.course = k.course
+    WHERE cal.due IS NOT NULL AND cal.due < cu.cutoff),
+visible AS (    -- the student's own submissions before the cut-off
+    SELECT s.* FROM subs s
+    JOIN ev ON ev.verb_id = $submitted AND ev.actor_key = s.actor_key AND ev.object_id = s.object_id
+              AND ev.ts = s.ts AND ev.course = s.course),
+per_item AS (
+    SELECT actor_key, course, object_id, max(score_scaled) AS score, min(ts) AS ts, any_value(due) AS due,
+           any_value(weight) AS weight, any_value(kind) AS kind, bool_or(late_flag OR ts > due) AS late
+    FROM visible GROUP BY actor_key, course, object_id),
+own AS (
+    SELECT actor_key, course,
+           count(*) AS submitted,
+           avg(score) AS mean_score, min(score) AS min_score,
+           arg_max(score, ts) AS last_score,
+           count(*) FILTER (WHERE score < 0.4) AS failed,
+           count(*) FILTER (WHERE late) AS late,
+           avg(score) FILTER (WHERE kind = 'TMA') AS mean_score_tma,
+           avg(score) FILTER (WHERE kind = 'CMA') AS mean_score_cma,
+           max(score) FILTER (WHERE kind = 'EXAM') AS exam_score,
+           avg(date_diff('second', ts, due) / 86400.0) AS days_early
+    FROM per_item GROUP BY actor_key, course),
+due_agg AS (
+    SELECT d.actor_key, d.course, count(*) AS due,
+           count(*) FILTER (WHERE p.object_id IS NULL) AS missed
+    FROM due_now d LEFT JOIN per_item p USING (actor_key, course, object_id)
+    GROUP BY d.actor_key, d.course),
+weighted AS (   -- due or submitted items, a missed one scoring 0
+    SELECT actor_key, course,
+           sum(coalesce(score, 0) * weight) / nullif(sum(weight), 0) AS weighted_score
+    FROM (SELECT d.actor_key, d.course, d.object_id, d.weight, p.score
+          FROM due_now d LEFT JOIN per_item p USING (actor_key, course, object_id)
+          UNION ALL
+          SELECT p.actor_key, p.course, p.object_id, p.weight, p.score
+          FROM per_item p ANTI JOIN due_now d USING (actor_key, course, object_id))
+    GROUP BY actor_key, course)
+SELECT coalesce(a.due, 0) AS due,
+       coalesce(o.submitted, 0) AS submitted,
+       coalesce(a.missed, 0) AS missed,
+       CASE WHEN coalesce(a.due, 0) > 0 THEN a.missed / a.due END AS missed_share,
+       w.weighted_score, o.mean_score, o.min_score, o.last_score,
+       coalesce(o.failed, 0) AS failed, coalesce(o.late, 0) AS late,
+       o.mean_score_tma, o.mean_score_cma, o.exam_score, o.days_early,
+       (SELECT count(*) FROM calendar WHERE course IN (SELECT course FROM _ds_keys)) > 0 AS any_assessment
+FROM _ds_keys k
+LEFT JOIN due_agg a USING (actor_key, course)
+LEFT JOIN own o USING (actor_key, course)
+LEFT JOIN weighted w USING (actor_key, course)
+ORDER BY k._pos
+"""
+
+
+def render_assessments() -> str:
+    """The SQL of the ``assessments`` group (after the as-of views; reads ``_ds_keys``)."""
+    return _ASSESSMENTS_SQL
+
+
+_ENROLLED_SQL: Final = """
+SELECT DISTINCT actor_key, course FROM statements
+WHERE course IS NOT NULL AND NOT voided AND source <> $model
+UNION
+SELECT DISTINCT actor_key, course FROM profiles WHERE course <> ''
+"""
+
+
+def _with_enrolled(store: DuckDBStore, labels: pa.Table) -> pa.Table:
+    """``labels`` plus every enrolled pair without a final result (label columns null)."""
+    enrolled = store.con.sql(_ENROLLED_SQL, params={"model": vocab.SOURCE_MODEL}).to_arrow_table()
+    con = store.con
+    con.register("_ds_labels", labels)
+    con.register("_ds_enrolled", enrolled)
+    try:
+        extra = con.sql(
+            "SELECT e.actor_key, e.course FROM _ds_enrolled e "
+            "ANTI JOIN _ds_labels l USING (actor_key, course) ORDER BY e.course, e.actor_key"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_ds_labels")
+        con.unregister("_ds_enrolled")
+    columns = {
+        f.name: extra.column(f.name)
+        if f.name in ("actor_key", "course")
+        else pa.nulls(extra.num_rows, f.type)
+        for f in labels.schema
+    }
+    return pa.concat_tables([labels, pa.table(columns, schema=labels.schema)])
+
+
 _REGISTRY_SQL: Final = """
 WITH reg AS (
     SELECT actor_key, course,
@@ -541,6 +747,11 @@ def summarise_weeks(seq: npt.NDArray[np.float32]) -> tuple[FloatArray, list[str]
         )
         cols += [total, recent]
         names += [f"weekly.{f}.total", f"weekly.{f}.last2"]
+    # events in each of the last LAGS observed weeks (lag1 = the latest), the recent trajectory
+    for lag in range(1, LAGS + 1):
+        sel = observed & (rank == lag)
+        cols.append(np.where(sel.any(axis=1), np.nansum(np.where(sel, ev, 0.0), axis=1), np.nan))
+        names.append(f"weekly.events.lag{lag}")
     items = s[:, :, idx["scored_items"]]
     score = s[:, :, idx["mean_score"]]
     weight = np.where(np.isnan(score) | np.isnan(items), 0.0, items)
@@ -567,6 +778,33 @@ def summarise_weeks(seq: npt.NDArray[np.float32]) -> tuple[FloatArray, list[str]
     return np.column_stack(cols) if cols else np.zeros((n, 0)), names
 
 
+def relative_ranks(X: FloatArray, names: Sequence[str], courses: ObjectArray) -> tuple[FloatArray, list[str]]:
+    """Percentile rank in [0, 1] of each :data:`RELATIVE_FEATURES` column within its course (ties
+    share their mean rank; NaN stays NaN)."""
+    from scipy.stats import rankdata  # type: ignore[import-untyped]
+
+    present = [name for name in RELATIVE_FEATURES if name in names]
+    out = np.full((X.shape[0], len(present)), np.nan)
+    for course in np.unique(courses.astype(str)):
+        rows = np.flatnonzero(courses.astype(str) == course)
+        for j, name in enumerate(present):
+            v = X[rows, names.index(name)]
+            ok = ~np.isnan(v)
+            if ok.sum() > 1:
+                out[rows[ok], j] = (rankdata(v[ok]) - 1) / (ok.sum() - 1)
+    return out, [f"rel.{name}" for name in present]
+
+
+def _round_significant(x: FloatArray, digits: int = 10) -> FloatArray:
+    """``x`` rounded to ``digits`` significant digits (NaN and 0 kept)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(
+            (x == 0) | ~np.isfinite(x), 1.0, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
+        )
+        out: FloatArray = np.round(x * scale) / scale
+    return out
+
+
 def _objects(column: pa.ChunkedArray | pa.Array) -> ObjectArray:
     return np.asarray(column.to_pylist(), dtype=object)
 
@@ -577,7 +815,7 @@ def class_order(target: Target, y: npt.ArrayLike) -> list[str]:
     order: Sequence[str]
     if target == "three_class":
         order = OUTCOME_LABELS
-    elif target == "pass_fail":
+    elif target in ("pass_fail", "pass_fail_all"):
         order = ("fail", "pass")
     elif target == "five_level":
         order = FIVE_LEVELS
@@ -592,9 +830,11 @@ def weeks_label(week: int | None) -> str:
 
 
 __all__ = [
+    "ASSESSMENT_FEATURES",
     "BOOKKEEPING_ATTRIBUTES",
     "DEFAULT_GROUPS",
     "FIVE_LEVELS",
+    "GROUPS",
     "INTERIM_GRADE_ATTRIBUTES",
     "OUTCOME_ATTRIBUTES",
     "TARGETS",

@@ -67,7 +67,9 @@ def _rmtl(ctx: ModelContext) -> Any:
     if ctx.kind == "regression":
         return Prepared(rmtl.RMTLRegressorCV(random_state=ctx.seed), feature_names=ctx.feature_names)
     cv = getattr(rmtl, "RMTLClassifierCV", None)
-    inner = cv(random_state=ctx.seed) if cv is not None else rmtl.RMTLClassifier(rho1=0.01, rho2=0.01)
+    inner = (
+        cv(n_rhos=4, random_state=ctx.seed) if cv is not None else rmtl.RMTLClassifier(rho1=0.01, rho2=0.01)
+    )
     return Prepared(inner, feature_names=ctx.feature_names)
 
 

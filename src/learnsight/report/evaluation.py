@@ -44,7 +44,8 @@ METRIC_NAMES = {
     "r2": "R²",
 }
 TARGET_NAMES = {
-    "pass_fail": "pass/fail",
+    "pass_fail": "pass/fail (withdrawn left out)",
+    "pass_fail_all": "pass/fail (withdrawn = fail)",
     "three_class": "three classes",
     "five_level": "five levels",
     "score": "final score",

@@ -58,9 +58,18 @@ SIMPLE_LANGUAGE_TAG_PATTERN: Final = (
 _SIMPLE_LANGUAGE_TAG = re.compile(SIMPLE_LANGUAGE_TAG_PATTERN)
 
 
+_FAMILIES: Final = frozenset({"actor", "object", "activities", "lang"})
+
+
 def is_tag(item: object) -> bool:
-    """True for a union label in a pydantic error location."""
-    return isinstance(item, str) and item.startswith(TAG_PREFIX)
+    """True for a union label in a pydantic error location (not a user key that merely starts
+    with the prefix character)."""
+    return (
+        isinstance(item, str)
+        and item.startswith(TAG_PREFIX)
+        and ":" in item
+        and item[len(TAG_PREFIX) :].partition(":")[0] in _FAMILIES
+    )
 
 
 def family(label: str) -> str:
