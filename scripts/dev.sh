@@ -15,7 +15,7 @@ fi
 stamp=.venv/.learnsight-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   python -m pip install --quiet --upgrade pip
-  python -m pip install --quiet -e '.[dev,spark]'
+  python -m pip install --quiet -e '.[dev,spark,torch]'
   touch "$stamp"
 fi
 
