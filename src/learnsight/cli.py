@@ -447,6 +447,13 @@ def evaluate(
     sequence: Annotated[
         bool, typer.Option(help="Add the GRU sequence model to weekly studies when PyTorch is installed.")
     ] = True,
+    cuts: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Class cut points SCHEME:EXCELLENT_FROM,AT_RISK_BELOW[,PASS_FROM], e.g. uci:15,10 "
+            "(repeatable; defaults uci:14,10 and campus:85,60)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Compare RMTL with single-task, pooled and sequence models on the store's outcomes (SPEC §3).
@@ -457,6 +464,7 @@ def evaluate(
     """
     from learnsight.models.dataset import TARGETS
     from learnsight.models.evaluate import EvaluationConfig, evaluate_store, write_evaluation
+    from learnsight.models.outcomes import parse_cuts
     from learnsight.models.zoo import model_spec
 
     model_list = _csv_list(models)
@@ -480,6 +488,7 @@ def evaluate(
         n_repeats=repeats,
         seed=seed,
         sequence=sequence,
+        scheme=parse_cuts(cuts or []),
     )
     store = _store(db)
     result = evaluate_store(store, config, on_step=lambda line: err_console.print(line, highlight=False))

@@ -139,3 +139,15 @@ def test_task_labels() -> None:
         ]
     )
     assert list(labels.values()) == ["Math", "AAA-2013J"]
+
+
+def test_cut_points_change_the_classes(campus: DuckDBStore) -> None:
+    from learnsight.models.outcomes import parse_cuts
+
+    default = DatasetBuilder(campus, groups=()).build()
+    strict = DatasetBuilder(campus, groups=(), scheme=parse_cuts(["campus:95,70"])).build()
+    assert (strict.outcome == "excellent").sum() < (default.outcome == "excellent").sum()
+    assert (strict.outcome == "at-risk").sum() > (default.outcome == "at-risk").sum()
+    for bad in ("oulad:1,2", "uci:a,b", "uci:10", "uci:5,10"):
+        with pytest.raises(LearnsightError, match="--cuts"):
+            parse_cuts([bad])

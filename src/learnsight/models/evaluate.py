@@ -35,6 +35,7 @@ from learnsight.errors import LearnsightError
 from learnsight.indicators.asof import AsOf
 from learnsight.models.dataset import DatasetBuilder, Target
 from learnsight.models.experiment import Protocol, StudyResult, run_study
+from learnsight.models.outcomes import DEFAULT_SCHEME, ClassScheme
 from learnsight.store.duckdb_store import DuckDBStore
 
 UCI_MATH: Final = "https://archive.ics.uci.edu/dataset/320/student+performance/course/mat"
@@ -122,6 +123,8 @@ class EvaluationConfig:
     seed: int = 0
     sequence: bool = True
     """Add the GRU sequence model to the weekly studies when PyTorch is installed."""
+    scheme: ClassScheme = DEFAULT_SCHEME
+    """Class cut points."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -143,7 +146,7 @@ def evaluate_store(
     """Run the comparison for the outcomes in ``store``; returns the JSON-ready result."""
     config = config or EvaluationConfig()
     started = time.perf_counter()
-    probe = DatasetBuilder(store, groups=())
+    probe = DatasetBuilder(store, groups=(), scheme=config.scheme)
     schemes = sorted(set(probe.labels.column("scheme").to_pylist()))
     if len(schemes) != 1:
         raise LearnsightError(
@@ -183,7 +186,9 @@ def _uci(
     protocol = Protocol("cv", config.n_splits, config.n_repeats, config.seed)
     summary: dict[str, Any] = {}
     for interim, label in ((False, "without G1/G2"), (True, "with G1/G2")):
-        data = DatasetBuilder(store, groups=("profile", "cross_course"), interim_grades=interim).build()
+        data = DatasetBuilder(
+            store, groups=("profile", "cross_course"), interim_grades=interim, scheme=config.scheme
+        ).build()
         summary = summary or data.summary()
         for target in config.targets or UCI_TARGETS:
             models = [m for m in (config.models or UCI_MODELS) if not (target == "score" and m == "majority")]
@@ -207,7 +212,7 @@ def _weekly(
     studies: list[StudyResult],
     on_step: Callable[[str], None] | None,
 ) -> dict[str, Any]:
-    builder = DatasetBuilder(store)
+    builder = DatasetBuilder(store, scheme=config.scheme)
     protocol = Protocol("holdout", seed=config.seed)
     models = list(config.models or WEEKLY_MODELS)
     if config.models is None and config.sequence and importlib.util.find_spec("torch") is not None:

@@ -130,6 +130,41 @@ class ClassScheme:
             raise ValueError(f"a response is mapped twice: {responses}")
 
 
+def parse_cuts(specs: list[str], base: ClassScheme | None = None) -> ClassScheme:
+    """A scheme from ``SCHEME:EXCELLENT_FROM,AT_RISK_BELOW[,PASS_FROM]`` texts (``uci:15,10``).
+
+    ``PASS_FROM`` defaults to ``AT_RISK_BELOW``.  OULAD classes come from responses, not scores,
+    and are not set this way.
+
+    >>> parse_cuts(["uci:15,10"]).uci
+    ScoreCuts(excellent_from=15.0, at_risk_below=10.0, pass_from=10.0)
+    """
+    from dataclasses import replace
+
+    from learnsight.errors import LearnsightError
+
+    scheme = base or ClassScheme()
+    for spec in specs:
+        name, _, numbers = spec.partition(":")
+        name = name.strip().lower()
+        if name not in ("uci", "campus"):
+            raise LearnsightError(
+                f"--cuts {spec!r}: scheme must be uci or campus (OULAD classes are responses)"
+            )
+        try:
+            values = [float(v) for v in numbers.split(",")]
+        except ValueError:
+            raise LearnsightError(f"--cuts {spec!r}: expected numbers, e.g. uci:14,10") from None
+        if len(values) not in (2, 3):
+            raise LearnsightError(f"--cuts {spec!r}: expected EXCELLENT_FROM,AT_RISK_BELOW[,PASS_FROM]")
+        try:
+            cuts = ScoreCuts(values[0], values[1], values[2] if len(values) == 3 else values[1])
+        except ValueError as exc:
+            raise LearnsightError(f"--cuts {spec!r}: {exc}") from None
+        scheme = replace(scheme, uci=cuts) if name == "uci" else replace(scheme, campus=cuts)
+    return scheme
+
+
 DEFAULT_SCHEME: Final = ClassScheme()
 
 _OUTCOMES_SQL: Final = """
@@ -229,4 +264,5 @@ __all__ = [
     "ResponseClass",
     "ScoreCuts",
     "outcomes",
+    "parse_cuts",
 ]
