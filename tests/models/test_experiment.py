@@ -17,7 +17,14 @@ from learnsight.errors import LearnsightError
 from learnsight.indicators.asof import AsOf
 from learnsight.models.baselines import PerTask
 from learnsight.models.dataset import DatasetBuilder
-from learnsight.models.evaluate import EvaluationConfig, evaluate_store, task_labels, write_evaluation
+from learnsight.models.evaluate import (
+    EvaluationConfig,
+    evaluate_store,
+    goals,
+    studies_from_dicts,
+    task_labels,
+    write_evaluation,
+)
 from learnsight.models.evaluation import grouped_holdout, grouped_splits
 from learnsight.models.experiment import Protocol, run_study
 from learnsight.models.preprocess import Prepared
@@ -129,6 +136,10 @@ def test_evaluate_store_writes_json_and_html(campus: DuckDBStore, tmp_path: Path
     loaded = json.loads(json_path.read_text())
     assert loaded["studies"][0]["models"][1]["name"] == "logistic_pooled"
     assert html_path.stat().st_size > 10_000 and "logistic_pooled" in html_path.read_text()
+    # the goals can be recomputed from the JSON alone
+    again = goals(loaded["scheme"], studies_from_dicts(loaded["studies"]))
+    assert [g["goal"] for g in again] == [g["goal"] for g in result["goals"]]
+    assert [g["met"] for g in again] == [g["met"] for g in result["goals"]]
 
 
 def test_task_labels() -> None:
