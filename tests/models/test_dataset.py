@@ -197,3 +197,8 @@ def test_uci_settings_on_the_real_data(uci_dir: Path, tmp_path: Path) -> None:
     five, y = without.for_target("five_level")
     assert len(five) == len(without) and set(y.tolist()) <= {"I", "II", "III", "IV", "V"}
     store.close()
+
+
+def test_building_twice_gives_the_same_fingerprint(campus: DuckDBStore) -> None:
+    prints = {DatasetBuilder(campus).build(AsOf(week=4)).fingerprint() for _ in range(3)}
+    assert len(prints) == 1

@@ -204,7 +204,6 @@ class Dataset:
         for part in (self.actor_keys, self.courses, self.outcome, self.response):
             h.update("\x1f".join(map(str, part.tolist())).encode())
         h.update(json.dumps(list(self.feature_names)).encode())
-        # rounded: DuckDB's parallel sums may differ in the last bits from one run to the next
         h.update(np.ascontiguousarray(_round_significant(self.X)).tobytes())
         h.update(np.ascontiguousarray(_round_significant(self.score)).tobytes())
         return h.hexdigest()
@@ -320,8 +319,12 @@ class DatasetBuilder:
         n = self.labels.num_rows
         X = np.hstack([b for b, _ in blocks]) if blocks else np.zeros((n, 0))
         names = tuple(name for _, ns in blocks for name in ns)
+        # 10 significant digits: DuckDB's parallel float sums may differ in the last bits from run
+        # to run, which would otherwise break ties in the ranks, move tree split points and change
+        # the data fingerprint
+        X = _round_significant(X)
         rel, rel_names = relative_ranks(X, names, _objects(self._keys[1]))
-        X, names = np.hstack([X, rel]), names + tuple(rel_names)
+        X, names = np.hstack([X, _round_significant(rel)]), names + tuple(rel_names)
         schemes = sorted({str(v) for v in self.labels.column("scheme").to_pylist() if v is not None})
         score = self.labels.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
         score_max = self.labels.column("score_max").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -573,7 +576,7 @@ own AS (
     SELECT actor_key, course,
            count(*) AS submitted,
            avg(score) AS mean_score, min(score) AS min_score,
-           arg_max(score, ts) AS last_score,
+           last(score ORDER BY ts, object_id) AS last_score,
            count(*) FILTER (WHERE score < 0.4) AS failed,
            count(*) FILTER (WHERE late) AS late,
            avg(score) FILTER (WHERE kind = 'TMA') AS mean_score_tma,
