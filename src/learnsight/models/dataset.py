@@ -362,60 +362,50 @@ class DatasetBuilder:
 
     def registry_block(self, as_of: AsOf) -> tuple[FloatArray, list[str]]:
         """Registration timing visible at ``as_of`` (see the module docstring)."""
-        con = self.store.con
-        for name, sql in base_views(as_of, vocab.VOIDED):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
-        keys = pa.table({"actor_key": self._keys[0], "course": self._keys[1]})
-        keys = keys.append_column("_pos", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
-        con.register("_ds_keys", keys)
-        try:
-            table = con.sql(
-                _REGISTRY_SQL,
-                params={
-                    "registered": vocab.REGISTERED,
-                    "unregistered": vocab.UNREGISTERED,
-                    "registry": vocab.SOURCE_REGISTRY,
-                },
-            ).to_arrow_table()
-        finally:
-            con.unregister("_ds_keys")
-        if not any(table.column("has_registration").to_pylist()):
-            return np.zeros((keys.num_rows, 0)), []
-        out = np.column_stack(
-            [
-                table.column("days_before_start").to_numpy(zero_copy_only=False).astype(np.float64),
-                table.column("unregistered").to_numpy(zero_copy_only=False).astype(np.float64),
-            ]
+        table = self._query_rows(
+            as_of,
+            _REGISTRY_SQL,
+            {
+                "registered": vocab.REGISTERED,
+                "unregistered": vocab.UNREGISTERED,
+                "registry": vocab.SOURCE_REGISTRY,
+            },
         )
-        return out, ["registry.days_before_start", "registry.unregistered"]
+        if not any(table.column("has_registration").to_pylist()):
+            return np.zeros((table.num_rows, 0)), []
+        return _columns(table, REGISTRY_FEATURES), [f"registry.{c}" for c in REGISTRY_FEATURES]
 
     def assessment_block(self, as_of: AsOf) -> tuple[FloatArray, list[str]]:
         """The assessment record visible at ``as_of`` (see the module docstring)."""
+        table = self._query_rows(
+            as_of,
+            render_assessments(),
+            {
+                "submitted": vocab.SUBMITTED,
+                "due_path": f'$.context."{vocab.EXT_DUE}"',
+                "weight_path": f'$.context."{vocab.EXT_WEIGHT}"',
+                "kind_path": f'$.context."{vocab.EXT_ASSESSMENT_KIND}"',
+                "late_path": f'$.result."{vocab.EXT_LATE}"',
+            },
+        )
+        if not any(table.column("any_assessment").to_pylist()):
+            return np.zeros((table.num_rows, 0)), []
+        return _columns(table, ASSESSMENT_FEATURES), [f"assess.{c}" for c in ASSESSMENT_FEATURES]
+
+    def _query_rows(self, as_of: AsOf, sql: str, params: dict[str, object]) -> pa.Table:
+        """Run ``sql`` after the as-of views, with the rows as ``_ds_keys`` (``actor_key``,
+        ``course``, ``_pos``); the result has one row per dataset row, in order."""
         con = self.store.con
-        for name, sql in base_views(as_of, vocab.VOIDED):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        for name, view in base_views(as_of, vocab.VOIDED):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {view}")
         keys = pa.table({"actor_key": self._keys[0], "course": self._keys[1]})
         keys = keys.append_column("_pos", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
         con.register("_ds_keys", keys)
         try:
-            table = con.sql(
-                render_assessments(),
-                params={
-                    "submitted": vocab.SUBMITTED,
-                    "due_path": f'$.context."{vocab.EXT_DUE}"',
-                    "weight_path": f'$.context."{vocab.EXT_WEIGHT}"',
-                    "kind_path": f'$.context."{vocab.EXT_ASSESSMENT_KIND}"',
-                    "late_path": f'$.result."{vocab.EXT_LATE}"',
-                },
-            ).to_arrow_table()
+            table: pa.Table = con.sql(sql, params=params).to_arrow_table()
         finally:
             con.unregister("_ds_keys")
-        if not any(v for v in table.column("any_assessment").to_pylist()):
-            return np.zeros((keys.num_rows, 0)), []
-        out = np.column_stack(
-            [table.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False) for c in ASSESSMENT_FEATURES]
-        )
-        return out, [f"assess.{c}" for c in ASSESSMENT_FEATURES]
+        return table
 
     def sequences(self, as_of: AsOf) -> tuple[npt.NDArray[np.float32], tuple[int, ...]]:
         """The weekly tensor of every row before ``as_of`` and its week axis."""
@@ -522,6 +512,9 @@ class DatasetBuilder:
             return False
         return self.interim_grades or name not in INTERIM_GRADE_ATTRIBUTES
 
+
+REGISTRY_FEATURES: Final = ("days_before_start", "unregistered")
+"""Columns of the ``registry`` group (``registry.<name>``)."""
 
 ASSESSMENT_FEATURES: Final = (
     "due",
@@ -806,6 +799,11 @@ def _round_significant(x: FloatArray, digits: int = 10) -> FloatArray:
         )
         out: FloatArray = np.round(x * scale) / scale
     return out
+
+
+def _columns(table: pa.Table, names: Sequence[str]) -> FloatArray:
+    """The named columns of ``table`` as a float matrix (nulls → NaN)."""
+    return np.column_stack([table.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False) for c in names])
 
 
 def _objects(column: pa.ChunkedArray | pa.Array) -> ObjectArray:
