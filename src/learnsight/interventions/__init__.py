@@ -1,0 +1,1 @@
+"""Interventions (SPEC §4): target factors, strategies, recommendations and measured experiments."""
