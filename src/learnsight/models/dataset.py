@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
@@ -379,7 +378,7 @@ class DatasetBuilder:
         """The assessment record visible at ``as_of`` (see the module docstring)."""
         table = self._query_rows(
             as_of,
-            render_assessments(),
+            _ASSESSMENTS_SQL,
             {
                 "submitted": vocab.SUBMITTED,
                 "due_path": f'$.context."{vocab.EXT_DUE}"',
@@ -607,11 +606,6 @@ ORDER BY k._pos
 """
 
 
-def render_assessments() -> str:
-    """The SQL of the ``assessments`` group (after the as-of views; reads ``_ds_keys``)."""
-    return _ASSESSMENTS_SQL
-
-
 _ENROLLED_SQL: Final = """
 SELECT DISTINCT actor_key, course FROM statements
 WHERE course IS NOT NULL AND NOT voided AND source <> $model
@@ -825,11 +819,6 @@ def class_order(target: Target, y: npt.ArrayLike) -> list[str]:
     return [c for c in order if c in present] + sorted(present - set(order))
 
 
-def weeks_label(week: int | None) -> str:
-    """``"week 6"`` or ``"course end"``."""
-    return "course end" if week is None or (isinstance(week, float) and math.isnan(week)) else f"week {week}"
-
-
 __all__ = [
     "ASSESSMENT_FEATURES",
     "BOOKKEEPING_ATTRIBUTES",
@@ -847,5 +836,4 @@ __all__ = [
     "encode_records",
     "five_level",
     "summarise_weeks",
-    "weeks_label",
 ]

@@ -33,7 +33,6 @@ from learnsight.models.evaluation import (
     evaluate,
     grouped_holdout,
     grouped_splits,
-    summarize,
 )
 from learnsight.models.zoo import ModelContext, build_model, model_spec
 
@@ -287,9 +286,4 @@ def run_study(
     return study
 
 
-def summarise_folds(metrics: Sequence[Metrics]) -> dict[str, dict[str, float]]:
-    """Mean ± sd of :class:`Metrics` as JSON-ready dictionaries."""
-    return {k: {"mean": v.mean, "sd": v.sd, "n": v.n} for k, v in summarize(metrics).items()}
-
-
-__all__ = ["ModelResult", "Protocol", "ProtocolName", "StudyResult", "run_study", "summarise_folds"]
+__all__ = ["ModelResult", "Protocol", "ProtocolName", "StudyResult", "run_study"]
