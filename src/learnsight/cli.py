@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from learnsight import progress
+from learnsight.commands.common import DbOption, JsonFlag, cli_store, console, err_console
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
-from learnsight.store import DuckDBStore, IngestReport, open_store
+from learnsight.store import IngestReport
 
 app = typer.Typer(
     name="learnsight",
@@ -30,14 +30,8 @@ app = typer.Typer(
 ingest_app = typer.Typer(help="Import a source into the store.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 
-console = Console()
-err_console = Console(stderr=True)
 _state: dict[str, Any] = {"debug": False}
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Store file (DuckDB). Default: $LEARNSIGHT_DB or the user data dir."),
-]
 MaxRejects = Annotated[
     int,
     typer.Option(
@@ -45,7 +39,6 @@ MaxRejects = Annotated[
         help="Rejected rows tolerated (recorded in the store); above it nothing is written.",
     ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
 
 @app.callback()
@@ -55,8 +48,7 @@ def _main(
     _state["debug"] = debug
 
 
-def _store(db: Path | None) -> DuckDBStore:
-    return open_store(db)
+_store = cli_store
 
 
 def _print_report(report: IngestReport, as_json: bool) -> None:
