@@ -6,12 +6,13 @@ device (the statement's ``source``), with no gap longer than a threshold (defaul
 device ends the run: the activity flow then follows the learner across learning and living spaces.
 
 The gap is measured from the *end* of the latest earlier event (its timestamp plus its own duration,
-e.g. a 20-minute video view) to the start of the next; ties in time are ordered by source and then by
-storage order, so the result is deterministic.  Voided statements, the voiding statements
-themselves and statements a model wrote (source ``model``: predictions) are not events.  Each
-activity keeps subject (``actor_key``), device (``source``), the course when all its events share
-one, start, end and an aggregated result (sums of quantities and durations, mean scaled score,
-success/failure/completion counts); its objects are rows of ``activity_objects`` (object, events, first use).
+e.g. a 20-minute video view) to the start of the next; ties in time are ordered by source and then
+by storage order, so the result is deterministic. Voided statements, the voiding statements
+themselves and statements learnsight wrote (``DERIVED_SOURCES``: predictions, the intervention log)
+are not events. Each activity keeps subject (``actor_key``), device (``source``), the course when
+all its events share one, start, end and an aggregated result (sums of quantities and durations,
+mean scaled score, success/failure/completion counts); its objects are rows of ``activity_objects``
+(object, events, first use).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from learnsight import progress
 from learnsight.errors import LearnsightError
 from learnsight.store.duckdb_store import DuckDBStore
-from learnsight.xapi.vocab import SOURCE_MODEL, VOIDED
+from learnsight.xapi.vocab import DERIVED_SOURCES, VOIDED
 
 ACTIVITIES_SQL: tuple[str, ...] = (
     # Learners numbered once, so the window sorts partition on an integer, not on long keys.
@@ -32,7 +33,7 @@ ACTIVITIES_SQL: tuple[str, ...] = (
     CREATE OR REPLACE TEMP TABLE _activity_actors AS
     SELECT actor_key, row_number() OVER (ORDER BY actor_key) AS a
     FROM (SELECT DISTINCT actor_key FROM statements
-          WHERE NOT voided AND verb_id <> $voided AND source <> $model_source)
+          WHERE NOT voided AND verb_id <> $voided AND NOT list_contains($derived, source))
     """,
     # Only the columns that decide runs go through the window sorts; rowid ties identical
     # timestamps deterministically.  activity_id = learner number * 2^24 + run number.
@@ -42,7 +43,7 @@ ACTIVITIES_SQL: tuple[str, ...] = (
         SELECT s.rowid AS k, x.a, s.source, s.ts,
                s.ts + to_microseconds(CAST(coalesce(s.duration_s, 0) * 1e6 AS BIGINT)) AS end_ts
         FROM statements s JOIN _activity_actors x ON s.actor_key = x.actor_key
-        WHERE NOT s.voided AND s.verb_id <> $voided AND s.source <> $model_source
+        WHERE NOT s.voided AND s.verb_id <> $voided AND NOT list_contains($derived, s.source)
     ),
     marked AS (
         SELECT k, a, source, ts,
@@ -130,7 +131,7 @@ def build_activities(store: DuckDBStore, *, gap_minutes: float = 30.0) -> Activi
         try:
             con.execute("DELETE FROM activities")
             con.execute("DELETE FROM activity_objects")
-            params = {"voided": VOIDED, "gap_us": gap_minutes * 60e6, "model_source": SOURCE_MODEL}
+            params = {"voided": VOIDED, "gap_us": gap_minutes * 60e6, "derived": list(DERIVED_SOURCES)}
             for sql in ACTIVITIES_SQL:
                 con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
             con.execute("DROP TABLE _activity_runs")

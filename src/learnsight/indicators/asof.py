@@ -9,9 +9,10 @@ any of the student's course-level ones.
 The cut-off is applied in exactly one place, the ``ev`` view (:func:`base_views`), which every
 indicator definition reads; the same SQL runs on DuckDB and, transpiled, on Spark.
 
-Statements written by learnsight's own models (``source`` = :data:`~learnsight.xapi.vocab.SOURCE_MODEL`,
-the ``predicted`` statements of :mod:`learnsight.models.predict`) are never events: a prediction
-must not feed back into the features of the next one.
+Statements learnsight writes itself (``source`` in :data:`~learnsight.xapi.vocab.DERIVED_SOURCES`:
+the ``predicted`` statements of :mod:`learnsight.models.predict`, the intervention log of
+:mod:`learnsight.interventions`) are never events: a prediction must not feed back into the
+features of the next one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from learnsight.errors import LearnsightError
-from learnsight.xapi.vocab import SOURCE_MODEL
+from learnsight.xapi.vocab import DERIVED_SOURCES
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,10 @@ def base_views(as_of: AsOf, voided_verb: str) -> list[tuple[str, str]]:
     """The (name, SQL) views every indicator reads, in creation order.
 
     ``course_cutoff``: one row per course and its cut-off; ``ev``: the statements visible at the
-    cut-off (voided and voiding statements, and statements written by a model, are never events).
+    cut-off (voided and voiding statements, and statements learnsight wrote itself, are never events).
     """
     escaped = voided_verb.replace("'", "''")
-    not_model = f"s.source <> '{SOURCE_MODEL}'"
+    not_model = "s.source NOT IN (" + ", ".join(f"'{x}'" for x in DERIVED_SOURCES) + ")"
     valid = f"NOT s.voided AND s.verb_id <> '{escaped}' AND {not_model}"
     course_cutoff = ("course_cutoff", f"SELECT course, {as_of.course_cutoff_sql()} AS cutoff FROM courses")
     if as_of.week is None:

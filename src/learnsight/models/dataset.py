@@ -608,7 +608,7 @@ ORDER BY k._pos
 
 _ENROLLED_SQL: Final = """
 SELECT DISTINCT actor_key, course FROM statements
-WHERE course IS NOT NULL AND NOT voided AND source <> $model
+WHERE course IS NOT NULL AND NOT voided AND NOT list_contains($derived, source)
 UNION
 SELECT DISTINCT actor_key, course FROM profiles WHERE course <> ''
 """
@@ -616,7 +616,7 @@ SELECT DISTINCT actor_key, course FROM profiles WHERE course <> ''
 
 def _with_enrolled(store: DuckDBStore, labels: pa.Table) -> pa.Table:
     """``labels`` plus every enrolled pair without a final result (label columns null)."""
-    enrolled = store.con.sql(_ENROLLED_SQL, params={"model": vocab.SOURCE_MODEL}).to_arrow_table()
+    enrolled = store.con.sql(_ENROLLED_SQL, params={"derived": list(vocab.DERIVED_SOURCES)}).to_arrow_table()
     con = store.con
     con.register("_ds_labels", labels)
     con.register("_ds_enrolled", enrolled)

@@ -192,3 +192,11 @@ EXT_TRAINING_CUTOFF: Final = EXT + "training-cutoff"
 """Context extension of a prediction: the as-of cut-off of the model's training data."""
 EXT_AS_OF: Final = EXT + "as-of"
 """Context extension of a prediction: the as-of cut-off of the features it was made from."""
+
+# --- added for interventions (learnsight.interventions) --------------------------------------------------
+SOURCE_INTERVENTION: Final = "intervention"
+"""Statements of the intervention log (planned, delivered, reviewed, escalated interventions);
+like predictions they describe what learnsight and teachers did, never what a learner did, so they
+are never events of an indicator or a model feature."""
+DERIVED_SOURCES: Final = (SOURCE_MODEL, SOURCE_INTERVENTION)
+"""Sources of statements learnsight writes about learners (not traces of them)."""
