@@ -578,11 +578,10 @@ def predict(
     import pyarrow.compute as pc
 
     from learnsight.indicators.asof import AsOf
-    from learnsight.models.dataset import DatasetBuilder
     from learnsight.models.persist import load_model
     from learnsight.models.predict import (
         alignment,
-        predict_table,
+        predict_store,
         prediction_statements,
         skipped_rows,
         write_predictions,
@@ -594,13 +593,7 @@ def predict(
     meta = bundle.metadata
     store = _store(db)
     cut = AsOf.parse(as_of) if as_of is not None else AsOf.parse("" if meta.as_of == "all" else meta.as_of)
-    builder = DatasetBuilder(
-        store,
-        groups=meta.groups,  # type: ignore[arg-type]
-        interim_grades=meta.interim_grades,
-        unlabelled=True,
-    )
-    table = predict_table(bundle, builder.build(cut), top_k=top_k, align=True)
+    table = predict_store(store, bundle, cut, top_k=top_k)
     filled, dropped = alignment(table)
     if filled or dropped:
         err_console.print(

@@ -31,12 +31,14 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from learnsight.errors import LearnsightError
+from learnsight.indicators.asof import AsOf
 from learnsight.models.dataset import Dataset, Target, class_order, five_level
 from learnsight.models.experiment import Protocol, run_study
 from learnsight.models.explain import contributions, top_drivers
 from learnsight.models.persist import ModelBundle, ModelMetadata, library_versions, model_params, utc_now
 from learnsight.models.zoo import ModelContext, build_model, model_spec
 from learnsight.store.base import IngestBatch, IngestReport, Store
+from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi import vocab
 from learnsight.xapi.ids import deterministic_id
 
@@ -304,6 +306,25 @@ def predict_table(bundle: ModelBundle, dataset: Dataset, *, top_k: int = 5, alig
     )
 
 
+def predict_store(
+    store: DuckDBStore, bundle: ModelBundle, as_of: AsOf | None = None, *, top_k: int = 5
+) -> pa.Table:
+    """:func:`predict_table` on a store: the dataset is built the way the model's was (same feature
+    groups, interim grades) at ``as_of`` (default: the model's own training cut-off), every learner
+    included (``unlabelled``), and aligned to the model's features."""
+    from learnsight.models.dataset import DatasetBuilder
+
+    meta = bundle.metadata
+    cut = as_of if as_of is not None else AsOf.parse("" if meta.as_of == "all" else meta.as_of)
+    builder = DatasetBuilder(
+        store,
+        groups=meta.groups,  # type: ignore[arg-type]
+        interim_grades=meta.interim_grades,
+        unlabelled=True,
+    )
+    return predict_table(bundle, builder.build(cut), top_k=top_k, align=True)
+
+
 def skipped_rows(table: pa.Table) -> int:
     """Rows :func:`predict_table` left out because the model does not know their course."""
     meta = table.schema.metadata or {}
@@ -487,6 +508,7 @@ __all__ = [
     "align_features",
     "alignment",
     "check_features",
+    "predict_store",
     "predict_table",
     "prediction_id",
     "prediction_statements",
