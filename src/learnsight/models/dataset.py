@@ -203,8 +203,8 @@ class Dataset:
         for part in (self.actor_keys, self.courses, self.outcome, self.response):
             h.update("\x1f".join(map(str, part.tolist())).encode())
         h.update(json.dumps(list(self.feature_names)).encode())
-        h.update(np.ascontiguousarray(_round_significant(self.X)).tobytes())
-        h.update(np.ascontiguousarray(_round_significant(self.score)).tobytes())
+        h.update(np.ascontiguousarray(round_significant(self.X)).tobytes())
+        h.update(np.ascontiguousarray(round_significant(self.score)).tobytes())
         return h.hexdigest()
 
     def summary(self) -> dict[str, Any]:
@@ -321,9 +321,9 @@ class DatasetBuilder:
         # 10 significant digits: DuckDB's parallel float sums may differ in the last bits from run
         # to run, which would otherwise break ties in the ranks, move tree split points and change
         # the data fingerprint
-        X = _round_significant(X)
+        X = round_significant(X)
         rel, rel_names = relative_ranks(X, names, _objects(self._keys[1]))
-        X, names = np.hstack([X, _round_significant(rel)]), names + tuple(rel_names)
+        X, names = np.hstack([X, round_significant(rel)]), names + tuple(rel_names)
         schemes = sorted({str(v) for v in self.labels.column("scheme").to_pylist() if v is not None})
         score = self.labels.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
         score_max = self.labels.column("score_max").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -785,8 +785,11 @@ def relative_ranks(X: FloatArray, names: Sequence[str], courses: ObjectArray) ->
     return out, [f"rel.{name}" for name in present]
 
 
-def _round_significant(x: FloatArray, digits: int = 10) -> FloatArray:
-    """``x`` rounded to ``digits`` significant digits (NaN and 0 kept)."""
+def round_significant(x: FloatArray, digits: int = 10) -> FloatArray:
+    """``x`` rounded to ``digits`` significant digits (NaN and 0 kept).
+
+    DuckDB's parallel float sums differ in the last bits from run to run; rounding makes every
+    derived value (features, fingerprints, evidence sentences) reproducible."""
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(
             (x == 0) | ~np.isfinite(x), 1.0, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
@@ -835,5 +838,6 @@ __all__ = [
     "class_order",
     "encode_records",
     "five_level",
+    "round_significant",
     "summarise_weeks",
 ]
