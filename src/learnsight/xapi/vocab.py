@@ -200,3 +200,55 @@ like predictions they describe what learnsight and teachers did, never what a le
 are never events of an indicator or a model feature."""
 DERIVED_SOURCES: Final = (SOURCE_MODEL, SOURCE_INTERVENTION)
 """Sources of statements learnsight writes about learners (not traces of them)."""
+
+# The intervention log (learnsight.interventions.log).
+# Verbs read with the learner as subject, like vocab.ABSENT ("was absent from") and vocab.OBSERVED.
+PLANNED: Final = f"{BASE}/verbs/was-planned"
+"""An intervention was planned for the learner (object: the intervention)."""
+DELIVERED: Final = f"{BASE}/verbs/received"
+"""The learner received (was delivered) the intervention; ``timestamp`` = the delivery time."""
+REVIEWED: Final = f"{BASE}/verbs/was-reviewed-after"
+"""The intervention's outcome was measured after the next assessment (result: the verdict)."""
+ESCALATED: Final = f"{BASE}/verbs/was-escalated-from"
+"""The learner did not improve: the intervention was replaced by a changed one (SPEC §4 feedback)."""
+VERB_DISPLAY.update(
+    {
+        PLANNED: "was planned",
+        DELIVERED: "received",
+        REVIEWED: "was reviewed after",
+        ESCALATED: "was escalated from",
+    }
+)
+
+INTERVENTION: Final = f"{BASE}/activities/intervention"
+"""Activity type of an intervention (object ``BASE/interventions/<plan id>``)."""
+INTERVENTION_PREFIX: Final = f"{BASE}/interventions/"
+"""Object IRI of an intervention = this prefix + the plan id."""
+
+EXT_STRATEGY: Final = EXT + "intervention-strategy"
+"""Context extension: the strategy (one of :data:`~learnsight.interventions.types.STRATEGIES`)."""
+EXT_RULE: Final = EXT + "intervention-rule"
+"""Context extension: the name of the strategy rule that chose it."""
+EXT_TIMING: Final = EXT + "intervention-timing"
+"""Context extension: ``course_start`` or ``during``."""
+EXT_METHOD: Final = EXT + "intervention-method"
+"""Context extension: ``{"mode": …, "channel": …, "depth": …}``."""
+EXT_MESSAGE: Final = EXT + "intervention-message"
+"""Context extension: the message to the student."""
+EXT_FACTORS: Final = EXT + "target-factors"
+"""Context extension: the targeted indicators, most severe first (list)."""
+EXT_EVIDENCE: Final = EXT + "evidence"
+"""Context extension: the evidence sentences of the targeted factors (list)."""
+EXT_ATTEMPT: Final = EXT + "attempt"
+"""Context extension: 1 for a first plan, +1 per escalation."""
+EXT_PREVIOUS: Final = EXT + "previous-intervention"
+"""Context extension: the id of the plan an escalation replaces."""
+EXT_REASON: Final = EXT + "reason"
+"""Context extension: why (an escalated plan, a review's measurement, an escalation)."""
+EXT_NOTE: Final = EXT + "note"
+"""Context extension of a delivery: the deliverer's free-text note."""
+EXT_OUTCOME_MEASURES: Final = EXT + "outcome-measures"
+"""Result extension of a review: the before/after assessments, scores, z-scores and the gain."""
+EXT_NEXT: Final = EXT + "next-intervention"
+"""Result extension of an escalation: the id of the plan that replaces this one."""
+# The cut-off of the data a plan was made from reuses EXT_AS_OF.

@@ -1,0 +1,1 @@
+"""Adaptive recommendation for excellent students (SPEC §4)."""
