@@ -4,8 +4,10 @@ simulate (seeded semester) → export every source's raw files → ingest each f
 (xAPI JSON Lines for the LMS, CSV + shipped mapping for canteen, dorm, library and network) → learner
 profiles → activities → behaviour indicators → early warning (robust multi-task model trained on the
 indicators visible at mid-semester, saved, every student predicted with the indicators that drive it,
-predictions stored as statements) → an HTML report.  Later stages (interventions) add their steps
-here as they land.
+predictions stored as statements) → interventions (target factors and strategies for every student
+predicted at risk, planned and delivered at mid-semester and logged as statements, reviewed after the
+next assessment with escalation where a student did not improve) → an HTML report with the class page
+of the interventions and one student's page.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,10 @@ from learnsight.indicators import DuckDBEngine, compute_indicators, save_indicat
 from learnsight.ingest import timed
 from learnsight.ingest.csv_mapped import ingest_csv
 from learnsight.ingest.xapi_json import ingest_xapi
+from learnsight.interventions.review import ReviewResult
 from learnsight.report import HtmlReport
 from learnsight.report.indicator_overview import add_indicator_overview
+from learnsight.report.interventions import student_report
 from learnsight.report.store_overview import add_store_overview
 from learnsight.simulate.campus import (
     CampusConfig,
@@ -118,6 +123,9 @@ def run_demo(
         warning_week = max(1, weeks // 2)
         warning = early_warning(store, out / "models" / f"rmtl-week{warning_week}", warning_week, seed)
         timings[f"early warning at week {warning_week} (train, predict)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        loop = intervention_loop(store, warning, seed)
+        timings["interventions (plan, deliver, review)"] = time.perf_counter() - t
         report = HtmlReport(
             "learnsight demo",
             f"synthetic campus: {students} students × {courses} courses × {weeks} weeks, seed {seed}",
@@ -125,7 +133,10 @@ def run_demo(
         add_store_overview(report, store)
         add_indicator_overview(report, store, indicator_tables)
         add_early_warning(report, warning)
+        add_interventions(report, store, loop)
         report_path = report.write(out / "report.html")
+        if loop.example_student is not None:
+            student_report(store, loop.example_student).write(out / "student.html")
         stats = store.stats()
     return DemoResult(
         db=db,
@@ -191,6 +202,72 @@ def add_early_warning(report: HtmlReport, warning: EarlyWarning) -> None:
             f"Model saved in {warning.model_path} (reload with `learnsight predict --model`)."
         ),
     )
+
+
+@dataclass
+class InterventionLoop:
+    """The demo's intervention step: plans made, deliveries logged, the review's verdicts."""
+
+    plans: int
+    students: int
+    delivered_at: datetime
+    review: ReviewResult
+    example_student: str | None
+
+
+def intervention_loop(store: DuckDBStore, warning: EarlyWarning, seed: int) -> InterventionLoop:
+    """Plan for every student predicted at risk at the warning's week (the shipped strategy rules),
+    log the plans and their delivery at that week's start, then review them after the next
+    assessment (SPEC §4): students who did not improve get an escalated plan."""
+    from learnsight.indicators.asof import AsOf
+    from learnsight.interventions.log import record_delivery, record_plans
+    from learnsight.interventions.plan import plan_interventions
+    from learnsight.interventions.review import review_interventions
+
+    plans = plan_interventions(store, warning.predictions, as_of=AsOf(week=warning.week))
+    start = store.scalar("SELECT min(start_ts) FROM courses")
+    delivered_at = start + timedelta(days=7 * warning.week, hours=9)
+    record_plans(store, plans, timestamp=delivered_at - timedelta(hours=1))
+    record_delivery(store, plans, delivered_at=delivered_at)
+    review = review_interventions(store, timestamp=delivered_at + timedelta(weeks=2))
+    escalated = [r.plan.actor_key for r in review.reviewed if r.escalation is not None]
+    example = escalated[0] if escalated else (plans[0].actor_key if plans else None)
+    return InterventionLoop(
+        plans=len(plans),
+        students=len({p.actor_key for p in plans}),
+        delivered_at=delivered_at,
+        review=review,
+        example_student=example,
+    )
+
+
+def add_interventions(report: HtmlReport, store: DuckDBStore, loop: InterventionLoop) -> None:
+    """The class page of the interventions as sections of the demo report."""
+    from learnsight.interventions.log import load_log
+    from learnsight.report.interventions import add_class_sections
+
+    counts = loop.review.to_dict()["counts"]
+    report.add_table(
+        "Interventions: planned, delivered, reviewed",
+        ["step", "count"],
+        [
+            ["plans (strategies for at-risk student-courses)", loop.plans],
+            ["students", loop.students],
+            ["delivered on", f"{loop.delivered_at:%Y-%m-%d %H:%M}"],
+            ["reviewed after the next assessment", counts["reviewed"]],
+            ["improved", counts["improved"]],
+            ["not improved", counts["not_improved"]],
+            ["escalated (changed strategy, timing or method)", counts["escalated"]],
+            ["pending (no assessment since)", counts["pending"]],
+        ],
+        note="Every plan, delivery, review and escalation is an xAPI statement of the intervention log "
+        "(`learnsight intervene report --student KEY` writes one student's page; the demo wrote "
+        "student.html for one of them). A single student's verdict only steers the next attempt: "
+        "whether a strategy works is measured with a control group (`learnsight experiment`).",
+    )
+    log = load_log(store)
+    if log.num_rows:
+        add_class_sections(report, log)
 
 
 def _driver(d: dict[str, Any]) -> str:

@@ -21,4 +21,18 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
             "SELECT count(DISTINCT (actor_key, course)) FROM statements WHERE source = 'registry' "
             "AND course IS NOT NULL"
         )
+        logged = store.scalar("SELECT count(*) FROM statements WHERE source = 'intervention'")
     assert predictions == outcomes > 0
+    assert "Interventions: planned, delivered, reviewed" in html
+    assert logged >= 2 * loop_plans(html) > 0  # every plan is planned and delivered in the log
+    assert (tmp_path / "student.html").exists()
+
+
+def loop_plans(html: str) -> int:
+    """The plan count the report's intervention table shows."""
+    import re
+
+    label = r"plans \(strategies for at-risk student-courses\)"
+    match = re.search(label + r"</td><td class=\"num\">([\d,]+)", html)
+    assert match, "the report lacks the plan count"
+    return int(match.group(1).replace(",", ""))

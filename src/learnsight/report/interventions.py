@@ -115,6 +115,13 @@ def class_report(
         f"Interventions — {title}",
         f"{len({r['actor_key'] for r in rows})} students, {len(rows)} interventions",
     )
+    add_class_sections(report, log, min_gain=min_gain)
+    return report
+
+
+def add_class_sections(report: HtmlReport, log: pa.Table, *, min_gain: float = DEFAULT_MIN_GAIN) -> None:
+    """The class page's sections (also part of the demo report): status, factors, gains, students."""
+    rows = log.to_pylist()
     by_strategy: dict[str, Counter[str]] = {}
     for r in rows:
         by_strategy.setdefault(r["strategy"], Counter())[_current(r)] += 1
@@ -162,7 +169,6 @@ def class_report(
             for r in sorted(rows, key=lambda r: (r["course"], r["actor_key"], r["attempt"]))
         ],
     )
-    return report
 
 
 def trajectory_figure(results: dict[str, list[AssessmentResult]], events: list[dict[str, Any]]) -> Any:
@@ -249,6 +255,7 @@ def student_report(store: DuckDBStore, actor_key: str, *, course: str | None = N
 
 
 __all__ = [
+    "add_class_sections",
     "class_report",
     "factor_figure",
     "gain_figure",
