@@ -13,6 +13,11 @@ The generative model is documented where it is implemented: latent traits and we
 Each part draws from its own random stream ``default_rng([seed, part])``, so the same seed gives
 identical tables and changing one part's parameters leaves the other parts' draws unchanged.
 
+Interventions: ``simulate_campus(config, treatments=[Treatment(...), ...])`` raises the treated
+enrolments' weekly effort from the treatment's week on with a known true effect
+(:mod:`~learnsight.simulate.treatment`); without treatments the campus is bit-for-bit the untreated
+one, and with them the untreated enrolments' scores are unchanged.
+
 Extensions convention: ``extensions`` is ``{"result": {...}, "context": {...}}`` as in
 :mod:`learnsight.store.rebuild`.  Facts about the *object* (a video's ``EXT_FULL_LENGTH``, a book's
 category/author/title, a terminal, gate or access point, a thread's author, a resource's level) are
@@ -22,8 +27,9 @@ exam kind and outcome class) are **result** extensions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -41,6 +47,7 @@ from learnsight.simulate.grades import (
     GENDERS,
     MAJORS,
     OUTCOMES,
+    Scores,
     draw_background,
     draw_scores,
     profile_table,
@@ -55,7 +62,15 @@ from learnsight.simulate.timetable import (
     draw_timetable,
     student_ids,
 )
-from learnsight.simulate.traits import draw_population
+from learnsight.simulate.traits import Population, draw_population
+from learnsight.simulate.treatment import (
+    TREATMENT_SCHEMA,
+    ResolvedTreatments,
+    Treatment,
+    resolve_treatments,
+    treated_population,
+    treatment_table,
+)
 from learnsight.store.base import IngestBatch, IngestReport, Store
 
 _STREAMS: Final = {
@@ -77,6 +92,10 @@ class Campus:
     the course's difficulty, the student's interest and mean weekly effort in it, the standardised
     true linear predictor ``eta``, the mid-term and final scores and the outcome class.
     ``students`` has one row per student, ``courses`` one per course (difficulty, timetable).
+    ``treatments`` has one row per treated enrolment (empty when untreated) with the analytic gain
+    of its final score; ``eta_sd`` is the sd of the untreated population's raw final ``η`` (the
+    scale of :func:`~learnsight.simulate.treatment.expected_gain`).  For a treated campus the
+    ``effort`` and ``eta`` of ``traits`` are the treated ones.
     """
 
     config: CampusConfig
@@ -85,6 +104,8 @@ class Campus:
     traits: pa.Table
     students: pa.Table
     courses: pa.Table
+    treatments: pa.Table = field(default_factory=TREATMENT_SCHEMA.empty_table)
+    eta_sd: float = math.nan
 
     def counts_by_source(self) -> dict[str, int]:
         """Number of statements of each source."""
@@ -96,12 +117,77 @@ def _rng(config: CampusConfig, part: str) -> np.random.Generator:
     return np.random.default_rng([config.seed, _STREAMS[part]])
 
 
-def simulate_campus(config: CampusConfig) -> Campus:
-    """Simulate one semester (see module docstring); deterministic in ``config``."""
+@dataclass(frozen=True)
+class GroundTruth:
+    """A semester's latent state and scores without its statements (:func:`simulate_ground_truth`):
+    ``traits``, ``treatments`` and ``eta_sd`` exactly as in the :class:`Campus` of the same
+    config and treatments."""
+
+    config: CampusConfig
+    traits: pa.Table
+    treatments: pa.Table
+    eta_sd: float
+
+
+def _draw_scores(
+    config: CampusConfig, treatments: Sequence[Treatment] | None
+) -> tuple[Population, ResolvedTreatments, Scores]:
+    """The (treated) population and its scores; streams ``traits`` and ``grades`` only."""
+    untreated = draw_population(config, _rng(config, "traits"))
+    resolved = resolve_treatments(config, untreated, treatments or ())
+    pop = treated_population(untreated, resolved) if resolved.size else untreated
+    scores = draw_scores(config, pop, _rng(config, "grades"), reference=untreated if resolved.size else None)
+    return pop, resolved, scores
+
+
+def _traits_table(config: CampusConfig, pop: Population, scores: Scores) -> pa.Table:
+    sids = student_ids(config.n_students)
+    cids = course_ids(config.n_courses)
+    actors = actor_keys(config.n_students)
+    courses = pa.array([course_iri(c) for c in cids])
+    s, c = scores.student, scores.course
+    return pa.table(
+        {
+            "student_id": pa.array(sids).take(pa.array(s)),
+            "actor_key": actors.take(pa.array(s)),
+            "course_id": pa.array(cids).take(pa.array(c)),
+            "course": courses.take(pa.array(c)),
+            "ability": pop.ability[s],
+            "diligence": pop.diligence[s],
+            "regularity": pop.regularity[s],
+            "sociability": pop.sociability[s],
+            "interest": pop.interest[s, c],
+            "difficulty": pop.difficulty[c],
+            "effort": pop.effort[s, c, :].mean(axis=1),
+            "eta": scores.eta,
+            "midterm": scores.midterm,
+            "final": scores.final,
+            "outcome": pa.array(list(OUTCOMES)).take(pa.array(scores.outcome)),
+        }
+    )
+
+
+def simulate_ground_truth(config: CampusConfig, treatments: Sequence[Treatment] | None = None) -> GroundTruth:
+    """Traits and scores of :func:`simulate_campus` without simulating behaviour (milliseconds):
+    the random streams of every part are separate, so they equal the full simulation's."""
+    pop, resolved, scores = _draw_scores(config, treatments)
+    return GroundTruth(
+        config=config,
+        traits=_traits_table(config, pop, scores),
+        treatments=treatment_table(config, resolved, scores.eta_sd),
+        eta_sd=scores.eta_sd,
+    )
+
+
+def simulate_campus(config: CampusConfig, treatments: Sequence[Treatment] | None = None) -> Campus:
+    """Simulate one semester (see module docstring); deterministic in ``config`` and ``treatments``.
+
+    ``treatments`` (see :class:`~learnsight.simulate.treatment.Treatment`) raise the treated
+    enrolments' effort; ``None`` or an empty list gives the untreated campus.
+    """
     with progress.task("simulating campus", total=6) as advance:
-        pop = draw_population(config, _rng(config, "traits"))
+        pop, resolved, scores = _draw_scores(config, treatments)
         tt = draw_timetable(config, _rng(config, "timetable"))
-        scores = draw_scores(config, pop, _rng(config, "grades"))
         background = draw_background(pop, _rng(config, "background"))
         advance(1)
         steps: list[Callable[[], list[Events]]] = [
@@ -121,26 +207,7 @@ def simulate_campus(config: CampusConfig) -> Campus:
 
     sids = student_ids(config.n_students)
     cids = course_ids(config.n_courses)
-    s, c = scores.student, scores.course
-    traits = pa.table(
-        {
-            "student_id": pa.array(sids).take(pa.array(s)),
-            "actor_key": actors.take(pa.array(s)),
-            "course_id": pa.array(cids).take(pa.array(c)),
-            "course": courses.take(pa.array(c)),
-            "ability": pop.ability[s],
-            "diligence": pop.diligence[s],
-            "regularity": pop.regularity[s],
-            "sociability": pop.sociability[s],
-            "interest": pop.interest[s, c],
-            "difficulty": pop.difficulty[c],
-            "effort": pop.effort[s, c, :].mean(axis=1),
-            "eta": scores.eta,
-            "midterm": scores.midterm,
-            "final": scores.final,
-            "outcome": pa.array(list(OUTCOMES)).take(pa.array(scores.outcome)),
-        }
-    )
+    traits = _traits_table(config, pop, scores)
     students = pa.table(
         {
             "student_id": pa.array(sids),
@@ -177,6 +244,8 @@ def simulate_campus(config: CampusConfig) -> Campus:
         traits=traits,
         students=students,
         courses=course_table,
+        treatments=treatment_table(config, resolved, scores.eta_sd),
+        eta_sd=scores.eta_sd,
     )
 
 
@@ -231,8 +300,11 @@ def write_campus(store: Store, campus: Campus) -> IngestReport:
 __all__ = [
     "Campus",
     "CampusConfig",
+    "GroundTruth",
+    "Treatment",
     "course_calendar",
     "export_sources",
     "simulate_campus",
+    "simulate_ground_truth",
     "write_campus",
 ]

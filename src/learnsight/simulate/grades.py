@@ -13,6 +13,11 @@ less after clipping), so the signal is real but far from trivial.  The mid-term 
 ``midterm_week``) uses the same formula with the effort of the weeks up to the mid-term and the noise
 ``0.5 ε_ic + √0.75 ε'_ic`` (partly the same luck as the final).
 
+Treatments (:mod:`~learnsight.simulate.treatment`): when some enrolments' effort was raised, the
+mean and sd of ``z_ic`` are those of the **untreated** population's ``η`` (``reference``), and the
+noise draws are the same, so an untreated enrolment's scores are exactly those of the untreated
+campus and a treated one's gain is analytic (:func:`~learnsight.simulate.treatment.expected_gain`).
+
 Outcome classes (SPEC §3): **excellent** when final ≥ ``excellent_from`` (85), **at-risk** when
 final < ``at_risk_below`` (60), otherwise **normal**; the class is also the result extension
 ``EXT_OUTCOME`` of the final SCORED statement.
@@ -82,11 +87,27 @@ class Scores:
     final: FloatArray
     outcome: IntArray
     """Index into :data:`OUTCOMES`."""
+    eta_sd: float
+    """Standard deviation of the raw (unstandardised) final ``η`` of the untreated population."""
 
 
-def _standardise(x: FloatArray) -> FloatArray:
-    sd = float(x.std())
-    return np.asarray((x - x.mean()) / (sd if sd > 0 else 1.0), dtype=np.float64)
+def _standardise(x: FloatArray, reference: FloatArray) -> FloatArray:
+    """``(x − mean) / sd`` with the mean and sd of ``reference`` (``x`` itself when untreated)."""
+    sd = float(reference.std())
+    return np.asarray((x - reference.mean()) / (sd if sd > 0 else 1.0), dtype=np.float64)
+
+
+def raw_eta(pop: Population, effort: FloatArray) -> FloatArray:
+    """The unstandardised true predictor ``η_ic`` of every enrolment, given its mean effort."""
+    s, c = pop.enrolments()
+    return np.asarray(
+        WEIGHTS["ability"] * pop.ability[s]
+        + WEIGHTS["effort"] * effort
+        + WEIGHTS["regularity"] * pop.regularity[s]
+        + WEIGHTS["interest"] * pop.interest[s, c]
+        + WEIGHTS["difficulty"] * pop.difficulty[c],
+        dtype=np.float64,
+    )
 
 
 def _score(config: CampusConfig, z: FloatArray, noise: FloatArray) -> FloatArray:
@@ -102,23 +123,30 @@ def outcome_class(config: CampusConfig, final: FloatArray) -> IntArray:
     )
 
 
-def draw_scores(config: CampusConfig, pop: Population, rng: np.random.Generator) -> Scores:
+def draw_scores(
+    config: CampusConfig,
+    pop: Population,
+    rng: np.random.Generator,
+    *,
+    reference: Population | None = None,
+) -> Scores:
+    """Mid-term and final scores (see module docstring); ``reference`` = the untreated population
+    (same students, enrolments and traits) whose ``η`` fixes the standardisation."""
     s, c = pop.enrolments()
     mid = config.midterm_week_index + 1
+    ref = pop if reference is None else reference
+    if not np.array_equal(ref.enrolled, pop.enrolled):
+        raise ValueError("the reference population must have the same enrolments")
 
-    def eta(effort: FloatArray) -> FloatArray:
-        return _standardise(
-            WEIGHTS["ability"] * pop.ability[s]
-            + WEIGHTS["effort"] * effort
-            + WEIGHTS["regularity"] * pop.regularity[s]
-            + WEIGHTS["interest"] * pop.interest[s, c]
-            + WEIGHTS["difficulty"] * pop.difficulty[c]
-        )
+    def eta(weeks: slice) -> FloatArray:
+        raw = raw_eta(pop, pop.effort[s, c, weeks].mean(axis=1))
+        base = raw if reference is None else raw_eta(ref, ref.effort[s, c, weeks].mean(axis=1))
+        return _standardise(raw, base)
 
     eps = rng.standard_normal(s.size)
     eps_mid = 0.5 * eps + np.sqrt(0.75) * rng.standard_normal(s.size)
-    z_final = eta(pop.effort[s, c, :].mean(axis=1))
-    z_mid = eta(pop.effort[s, c, :mid].mean(axis=1))
+    z_final = eta(slice(None))
+    z_mid = eta(slice(None, mid))
     final = _score(config, z_final, eps)
     return Scores(
         student=s,
@@ -127,6 +155,7 @@ def draw_scores(config: CampusConfig, pop: Population, rng: np.random.Generator)
         midterm=_score(config, z_mid, eps_mid),
         final=final,
         outcome=outcome_class(config, final),
+        eta_sd=float(raw_eta(ref, ref.effort[s, c, :].mean(axis=1)).std()),
     )
 
 
