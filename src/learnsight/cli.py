@@ -16,6 +16,7 @@ from rich.table import Table
 
 from learnsight import progress
 from learnsight.commands.common import DbOption, JsonFlag, cli_store, console, err_console
+from learnsight.commands.experiment import experiment_app
 from learnsight.commands.intervene import intervene_app
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
@@ -31,6 +32,7 @@ app = typer.Typer(
 ingest_app = typer.Typer(help="Import a source into the store.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(intervene_app, name="intervene")
+app.add_typer(experiment_app, name="experiment")
 
 _state: dict[str, Any] = {"debug": False}
 

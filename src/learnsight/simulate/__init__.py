@@ -6,7 +6,24 @@ behaviour carries planted signal (see :mod:`learnsight.simulate.campus` for the 
 ``write_campus`` ingests them, ``export_sources`` writes each source's raw files.
 """
 
-from learnsight.simulate.campus import Campus, export_sources, simulate_campus, write_campus
+from learnsight.simulate.campus import (
+    Campus,
+    GroundTruth,
+    export_sources,
+    simulate_campus,
+    simulate_ground_truth,
+    write_campus,
+)
 from learnsight.simulate.config import CampusConfig
+from learnsight.simulate.treatment import Treatment
 
-__all__ = ["Campus", "CampusConfig", "export_sources", "simulate_campus", "write_campus"]
+__all__ = [
+    "Campus",
+    "CampusConfig",
+    "GroundTruth",
+    "Treatment",
+    "export_sources",
+    "simulate_campus",
+    "simulate_ground_truth",
+    "write_campus",
+]

@@ -252,3 +252,19 @@ EXT_OUTCOME_MEASURES: Final = EXT + "outcome-measures"
 EXT_NEXT: Final = EXT + "next-intervention"
 """Result extension of an escalation: the id of the plan that replaces this one."""
 # The cut-off of the data a plan was made from reuses EXT_AS_OF.
+
+# --- experiments (learnsight.interventions.study) ------------------------------------------------------
+ASSIGNED: Final = f"{BASE}/verbs/was-assigned-to"
+"""The learner was assigned to an arm of an experiment (object: the experiment; response: the arm)."""
+VERB_DISPLAY[ASSIGNED] = "was assigned to"
+EXPERIMENT: Final = f"{BASE}/activities/experiment"
+"""Activity type of an experiment (object ``BASE/experiments/<experiment id>``)."""
+EXPERIMENT_PREFIX: Final = f"{BASE}/experiments/"
+"""Object IRI of an experiment = this prefix + :func:`experiment_id`."""
+EXT_STRATUM: Final = EXT + "stratum"
+"""Context extension of an assignment: the stratum the unit was randomised in."""
+EXT_ASSIGNMENT_SEED: Final = EXT + "assignment-seed"
+"""Context extension of an assignment: the seed of the randomisation."""
+EXT_TREATED_SHARE: Final = EXT + "treated-share"
+"""Context extension of an assignment: the share of each stratum assigned to the intervention."""
+# The cut-off of the predictions the units came from reuses EXT_AS_OF.
