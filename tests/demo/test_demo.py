@@ -10,7 +10,7 @@ from learnsight.store import open_store
 
 
 def test_demo_runs_every_stage(tmp_path: Path) -> None:
-    result = run_demo(db=None, out=tmp_path, students=60, courses=2, weeks=6, seed=3)
+    result = run_demo(db=None, out=tmp_path, students=60, courses=2, weeks=6, seed=3, experiment_students=200)
     html = result.report_path.read_text(encoding="utf-8")
     assert "Early warning at week 3" in html
     bundle = load_model(tmp_path / "models" / "rmtl-week3")
@@ -26,6 +26,7 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     assert "Interventions: planned, delivered, reviewed" in html
     assert logged >= 2 * loop_plans(html) > 0  # every plan is planned and delivered in the log
     assert (tmp_path / "student.html").exists()
+    assert "Experiment in the simulator: planted gain" in html and "intervention" in html
 
 
 def loop_plans(html: str) -> int:
