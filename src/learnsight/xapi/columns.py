@@ -31,7 +31,9 @@ the Arrow table an :class:`~learnsight.store.IngestBatch` carries.  The choices:
     :data:`~learnsight.xapi.vocab.EXT_AMOUNT` and :data:`~learnsight.xapi.vocab.EXT_BYTES`;
     otherwise ``None``.
 ``extensions``
-    ``None``: the extensions of xAPI statements stay in ``raw``.
+    ``{"context": …, "result": …}``: the statement's context and result extensions in the layout
+    the tabular importers use (:func:`extensions_json`), so indicators read every source's
+    extensions from one column; ``None`` when it has none.  ``raw`` keeps the whole statement.
 """
 
 from __future__ import annotations
@@ -196,10 +198,25 @@ def statement_columns(
         "response": result.response if result is not None else None,
         "duration_s": result.duration_s if result is not None else None,
         "quantity": quantity_of(result.extensions) if result is not None else None,
-        "extensions": None,
+        "extensions": extensions_json(
+            result.extensions if result is not None else None,
+            context.extensions if context is not None else None,
+        ),
         "raw": raw,
         "voided": False,
     }
+
+
+def extensions_json(result: Mapping[str, Any] | None, context: Mapping[str, Any] | None) -> str | None:
+    """The ``extensions`` column of a statement: its non-empty context and result extensions.
+
+    >>> extensions_json({"https://x.org/late": True}, None)
+    '{"result":{"https://x.org/late":true}}'
+    >>> extensions_json(None, {}) is None
+    True
+    """
+    parts = {name: value for name, value in (("context", context), ("result", result)) if value}
+    return _encoder.encode(parts) if parts else None
 
 
 def statements_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from learnsight.store.schema import STATEMENT_COLUMNS, STATEMENT_SCHEMA
 from learnsight.xapi.activity import Activity
 from learnsight.xapi.agent import Agent, Group
-from learnsight.xapi.columns import canonical_json, course_of, quantity_of
+from learnsight.xapi.columns import canonical_json, course_of, extensions_json, quantity_of
 from learnsight.xapi.ids import deterministic_id
 from learnsight.xapi.statement import Statement, SubStatement
 from learnsight.xapi.statement_ref import StatementRef
@@ -55,6 +55,7 @@ _LISTED: Final[tuple[str, ...]] = (
     "response",
     "duration",
     "quantity",
+    "extensions",
     "raw",
 )
 """The per-row lists, in the order :meth:`ColumnBatch.add` unpacks their ``append`` methods."""
@@ -238,6 +239,7 @@ class ColumnBatch:
             a_response,
             a_duration,
             a_quantity,
+            a_extensions,
             a_raw,
         ) = self._appends
         a_id(sid)
@@ -266,6 +268,10 @@ class ColumnBatch:
         a_timestamp(stmt.timestamp)
         a_stored_text(stmt.stored)
         context = stmt.context
+        result = stmt.result
+        context_ext = context.extensions if context is not None else None
+        result_ext = result.extensions if result is not None else None
+        a_extensions(extensions_json(result_ext, context_ext) if context_ext or result_ext else None)
         if context is None:
             a_source(SOURCE_LMS)
             a_course(None)
@@ -276,7 +282,6 @@ class ColumnBatch:
             a_source(platform if platform is not None else SOURCE_LMS)
             a_course(course_of(context))
             a_registration(registration.lower() if registration is not None else None)
-        result = stmt.result
         if result is None:
             for append in (a_scaled, a_score_raw, a_min, a_max, a_success, a_completion):
                 append(None)
@@ -299,8 +304,7 @@ class ColumnBatch:
             a_completion(result.completion)
             a_response(result.response)
             a_duration(result.duration)
-            extensions = result.extensions
-            a_quantity(quantity_of(extensions) if extensions else None)
+            a_quantity(quantity_of(result_ext) if result_ext else None)
         a_raw(raw)
 
     def take(self, *, stored: datetime) -> pa.Table:
@@ -349,8 +353,6 @@ def finish(lists: pa.Table, *, stored: datetime, con: duckdb.DuckDBPyConnection)
             columns[column] = times.column(column).cast(dtype)
         elif column == "stored":
             columns[column] = pa.repeat(pa.scalar(stored, dtype), rows)
-        elif column == "extensions":
-            columns[column] = pa.nulls(rows, dtype)
         elif column == "voided":
             columns[column] = pa.repeat(pa.scalar(False, dtype), rows)
         else:
