@@ -18,6 +18,7 @@ from learnsight import progress
 from learnsight.commands.common import DbOption, JsonFlag, cli_store, console, err_console
 from learnsight.commands.experiment import experiment_app
 from learnsight.commands.intervene import intervene_app
+from learnsight.commands.recommend import recommend
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
 from learnsight.store import IngestReport
@@ -33,6 +34,7 @@ ingest_app = typer.Typer(help="Import a source into the store.", no_args_is_help
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(intervene_app, name="intervene")
 app.add_typer(experiment_app, name="experiment")
+app.command("recommend")(recommend)
 
 _state: dict[str, Any] = {"debug": False}
 

@@ -268,3 +268,8 @@ EXT_ASSIGNMENT_SEED: Final = EXT + "assignment-seed"
 EXT_TREATED_SHARE: Final = EXT + "treated-share"
 """Context extension of an assignment: the share of each stratum assigned to the intervention."""
 # The cut-off of the predictions the units came from reuses EXT_AS_OF.
+
+# --- recommendations (learnsight.interventions.recommend) ---------------------------------------------
+PROJECT: Final = f"{BASE}/activities/project"
+"""Activity type of a research or innovation project a learner joined, proposed or contributed to
+(the ``projects`` kind of recommendation)."""

@@ -22,6 +22,9 @@ Kinds (:data:`KINDS`)
     * ``projects`` — statements about research and innovation projects (activity type
       :data:`PROJECT`); neither OULAD nor the campus has any, and asking for them then says so.
 
+Extensions (thread author, book title and category, difficulty level) are read from the
+``extensions`` column (tabular sources) or, for statements received as xAPI, from ``raw``.
+
 Counts become ratings ``r_ui = log1p(count_ui)`` (:meth:`Interactions.ratings`): a thousand clicks
 are not a thousand times the evidence of one.  Implicit ALS turns them into confidences
 ``c_ui = 1 + α·r_ui`` (Hu, Koren & Volinsky 2008, eq. 6 with ε = 1).
@@ -43,9 +46,7 @@ from learnsight.indicators.asof import AsOf, base_views
 from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi import vocab
 
-# New IRI (for the lead to move into learnsight.xapi.vocab): the activity type of a research or
-# innovation project a learner joined, proposed or contributed to.
-PROJECT: Final = f"{vocab.BASE}/activities/project"
+PROJECT: Final = vocab.PROJECT
 
 Kind = Literal["resources", "courses", "partners", "books", "paths", "projects"]
 KINDS: Final[tuple[str, ...]] = get_args(Kind)
@@ -115,6 +116,11 @@ class Interactions:
                 f"--student: {actor_key!r} has no {self.kind} interactions{where} (as of {self.as_of})"
             ) from None
 
+    def self_columns(self) -> IntArray:
+        """For each user row, the item column that is the user (partners), else -1."""
+        items = {item: j for j, item in enumerate(self.items)}
+        return np.array([items.get(u, -1) for u in self.users], dtype=np.int64)
+
     def first_use_matrix(self) -> Any:
         """``first_use`` as a csr matrix with the pattern of ``counts``."""
         m = self.counts.copy()
@@ -180,7 +186,8 @@ def from_triples(
 _RESOURCES: Final = """
 SELECT actor_key, object_id AS item,
        any_value(regexp_extract(activity_type, '[^/]+$')) AS kind_label,
-       any_value(json_extract_string(extensions, $level_path)) AS level,
+       any_value(coalesce(json_extract_string(extensions, $level_path),
+                         json_extract_string(raw, $level_raw))) AS level,
        sum(coalesce(quantity, 1)) AS n, min(epoch(ts)) AS first_ts
 FROM ev
 WHERE source = $lms AND course = $course
@@ -198,7 +205,9 @@ GROUP BY e.actor_key, e.object_id
 
 _PARTNERS: Final = """
 WITH ex AS (
-    SELECT actor_key AS a, json_extract_string(extensions, $author_path) AS b, ts
+    SELECT actor_key AS a, ts,
+           coalesce(json_extract_string(extensions, $author_path),
+                    json_extract_string(raw, $author_raw)) AS b
     FROM ev
     WHERE verb_id IN ($replied, $followed) AND ($course IS NULL OR course = $course)
 ), pairs AS (
@@ -212,8 +221,10 @@ FROM pairs GROUP BY actor_key, item
 
 _BOOKS: Final = """
 SELECT actor_key, object_id AS item,
-       any_value(json_extract_string(extensions, $title_path)) AS kind_label,
-       any_value(json_extract_string(extensions, $category_path)) AS level,
+       any_value(coalesce(json_extract_string(extensions, $title_path),
+                         json_extract_string(raw, $title_raw))) AS kind_label,
+       any_value(coalesce(json_extract_string(extensions, $category_path),
+                         json_extract_string(raw, $category_raw))) AS level,
        count(*) AS n, min(epoch(ts)) AS first_ts
 FROM ev
 WHERE activity_type = $book
@@ -222,7 +233,9 @@ GROUP BY actor_key, object_id
 
 _PROJECTS: Final = """
 SELECT actor_key, object_id AS item,
-       any_value(json_extract_string(extensions, $title_path)) AS kind_label, NULL AS level,
+       any_value(coalesce(json_extract_string(extensions, $title_path),
+                         json_extract_string(raw, $title_raw))) AS kind_label,
+       NULL AS level,
        count(*) AS n, min(epoch(ts)) AS first_ts
 FROM ev
 WHERE activity_type = $project AND ($course IS NULL OR course = $course)
@@ -237,8 +250,10 @@ ORDER BY course
 """
 
 
-def _ext(part: str, iri: str) -> str:
-    return f'$.{part}."{iri}"'
+def _ext(name: str, part: str, iri: str) -> dict[str, str]:
+    """Parameters ``<name>_path`` and ``<name>_raw``: where a tabular source keeps the extension (the
+    ``extensions`` column) and where an xAPI statement does (its ``raw`` JSON)."""
+    return {f"{name}_path": f'$.{part}."{iri}"', f"{name}_raw": f'$.{part}.extensions."{iri}"'}
 
 
 def use_as_of(store: DuckDBStore, as_of: AsOf) -> None:
@@ -300,13 +315,13 @@ def _query(kind: str, course: str | None) -> tuple[str, dict[str, object]]:
             "course": course,
             "resource_types": list(RESOURCE_TYPES),
             "vle_prefix": VLE_PREFIX,
-            "level_path": _ext("context", vocab.EXT_LEVEL),
+            **_ext("level", "context", vocab.EXT_LEVEL),
         }
     if kind == "courses":
         return _COURSES, {"registered": vocab.REGISTERED, "course_type": vocab.COURSE}
     if kind == "partners":
         return _PARTNERS, {
-            "author_path": _ext("context", vocab.EXT_THREAD_AUTHOR),
+            **_ext("author", "context", vocab.EXT_THREAD_AUTHOR),
             "replied": vocab.REPLIED,
             "followed": vocab.FOLLOWED,
             "course": course,
@@ -314,10 +329,10 @@ def _query(kind: str, course: str | None) -> tuple[str, dict[str, object]]:
     if kind == "books":
         return _BOOKS, {
             "book": vocab.BOOK,
-            "title_path": _ext("context", vocab.EXT_TITLE),
-            "category_path": _ext("context", vocab.EXT_CATEGORY),
+            **_ext("title", "context", vocab.EXT_TITLE),
+            **_ext("category", "context", vocab.EXT_CATEGORY),
         }
-    return _PROJECTS, {"project": PROJECT, "title_path": _ext("context", vocab.EXT_TITLE), "course": course}
+    return _PROJECTS, {"project": PROJECT, **_ext("title", "context", vocab.EXT_TITLE), "course": course}
 
 
 def _nothing(kind: str, course: str | None, as_of: AsOf) -> str:
