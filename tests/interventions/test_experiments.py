@@ -44,8 +44,8 @@ def test_statsmodels_agrees_on_the_paired_test_and_power() -> None:
     assert r.t == pytest.approx(t) and r.p == pytest.approx(p)
     for d, n in ((0.5, 20), (0.3, 50), (0.8, 12)):
         assert paired_power(d, n) == pytest.approx(power.TTestPower().power(d, n, 0.05), rel=1e-6)
-    for d in (0.2, 0.5, 0.8):
-        expected = math.ceil(power.TTestPower().solve_power(effect_size=d, alpha=0.05, power=0.8))
+    for d in (0.2, 0.5, 0.8, 0.02, -0.004):  # tiny effects: hundreds of thousands, found by bisection
+        expected = math.ceil(power.TTestPower().solve_power(effect_size=abs(d), alpha=0.05, power=0.8))
         assert paired_sample_size(d) == expected
 
 

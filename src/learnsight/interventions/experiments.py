@@ -159,11 +159,22 @@ def paired_sample_size(effect: float, *, alpha: float = 0.05, power: float = 0.8
     if not (0 < alpha < 1 and 0 < power < 1):
         raise LearnsightError(f"alpha and power must be in (0, 1), got {alpha}, {power}")
     d = abs(effect)
-    n = 2
-    while n < 1_000_000:
-        if paired_power(d, n, alpha=alpha) >= power:
-            return n
-        n += 1
+    limit = 1_000_000
+    # Power grows with n: double until it is reached, then bisect (a few dozen noncentral-t
+    # evaluations even for tiny effects, where a linear scan would take minutes).
+    low, high = 1, 2
+    while paired_power(d, high, alpha=alpha) < power:
+        if high >= limit:
+            break
+        low, high = high, min(2 * high, limit)
+    else:
+        while high - low > 1:
+            mid = (low + high) // 2
+            if paired_power(d, mid, alpha=alpha) >= power:
+                high = mid
+            else:
+                low = mid
+        return high
     raise LearnsightError(f"effect {effect} is too small to reach power {power} with a million students")
 
 
