@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import shutil
 import statistics
@@ -461,10 +460,6 @@ def test_bad_arguments(store: DuckDBStore) -> None:
         review_interventions(store, min_cohort=1)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("learnsight.interventions.strategies") is None,
-    reason="learnsight.interventions.strategies (escalate, load_rules) is not written yet",
-)
 def test_default_escalation_uses_the_strategy_ladder(store: DuckDBStore, campus: Campus) -> None:
     plans = plans_for(campus, n=20)
     deliver(store, plans, WEEK9)
@@ -487,10 +482,6 @@ def test_default_escalation_uses_the_strategy_ladder(store: DuckDBStore, campus:
     assert tried_strategies(store, new) == {"learning_progress_comparison", new.strategy}
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("learnsight.interventions.strategies") is None,
-    reason="learnsight.interventions.strategies (escalate, load_rules) is not written yet",
-)
 def test_default_escalation_follows_the_given_rules(store: DuckDBStore, campus: Campus) -> None:
     from learnsight.interventions.strategies import load_rules
 

@@ -12,6 +12,7 @@ used when ``exclude_seen`` (ties broken by the item's column, so results are det
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class BaseRecommender(BaseEstimator):  # type: ignore[misc]
+class BaseRecommender(BaseEstimator, ABC):  # type: ignore[misc]
     """Base class: subclasses implement ``_fit(X, filled)`` and ``_score(rows)``."""
 
     def fit(self, X: Any, filled: npt.ArrayLike | None = None) -> BaseRecommender:
@@ -41,11 +42,13 @@ class BaseRecommender(BaseEstimator):  # type: ignore[misc]
         self._fit(R, F)
         return self
 
+    @abstractmethod
     def _fit(self, R: Any, F: FloatArray | None) -> None:
-        raise NotImplementedError
+        """Learn from the ratings ``R`` (csr) and the optional dense fill ``F``."""
 
+    @abstractmethod
     def _score(self, rows: IntArray) -> FloatArray:
-        raise NotImplementedError
+        """Scores (rows × items) of the given user rows."""
 
     def score(self, users: npt.ArrayLike) -> FloatArray:
         """Scores (len(users) × items) of the fitted users ``users`` (row indices)."""
