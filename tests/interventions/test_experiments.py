@@ -59,6 +59,13 @@ def test_compare_groups_is_welch_on_the_changes() -> None:
     assert c.difference == pytest.approx((a1 - b1).mean() - (a2 - b2).mean())
     assert c.p < 0.01 and c.cohens_d > 0.5
     assert c.to_dict()["intervention"]["group"] == "intervention"
+    # the Welch CI of the difference, checked against statsmodels' own computation
+    sms = pytest.importorskip("statsmodels.stats.weightstats")
+    low, high = sms.CompareMeans(sms.DescrStatsW(a1 - b1), sms.DescrStatsW(a2 - b2)).tconfint_diff(
+        usevar="unequal"
+    )
+    assert (c.ci_low, c.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert c.ci_low < c.difference < c.ci_high
 
 
 def test_stratified_assignment_is_balanced_and_seeded() -> None:

@@ -108,6 +108,9 @@ class GroupComparison:
     p: float
     cohens_d: float
     """Difference of mean changes / pooled sd of the changes."""
+    ci_low: float
+    ci_high: float
+    """Welch confidence interval of the difference (at the ``confidence`` asked for)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +120,8 @@ class GroupComparison:
             "t": self.t,
             "p": self.p,
             "cohens_d": self.cohens_d,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
         }
 
 
@@ -132,6 +137,7 @@ def compare_groups(
     di = np.asarray(intervention[1], dtype=np.float64) - np.asarray(intervention[0], dtype=np.float64)
     dc = np.asarray(control[1], dtype=np.float64) - np.asarray(control[0], dtype=np.float64)
     res = stats.ttest_ind(di, dc, equal_var=False)
+    ci = res.confidence_interval(confidence)
     pooled = math.sqrt(
         ((di.size - 1) * di.var(ddof=1) + (dc.size - 1) * dc.var(ddof=1)) / (di.size + dc.size - 2)
     )
@@ -143,6 +149,8 @@ def compare_groups(
         t=float(res.statistic),
         p=float(res.pvalue),
         cohens_d=diff / pooled if pooled > 0 else math.nan,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
     )
 
 

@@ -54,7 +54,6 @@ from learnsight.interventions.study import (
     StudyResult,
     analyze,
     assign,
-    difference_ci,
 )
 from learnsight.models.persist import ModelBundle
 from learnsight.simulate.campus import (
@@ -368,7 +367,7 @@ def replicate_experiment(
     in_study[rows] = True
     arm_i, arm_c = in_study & is_treated, in_study & ~is_treated
     comparison = compare_groups((mid[arm_i], final[arm_i]), (mid[arm_c], final[arm_c]), confidence=confidence)
-    low, high = difference_ci(final[arm_i] - mid[arm_i], final[arm_c] - mid[arm_c], confidence)
+    low, high = comparison.ci_low, comparison.ci_high
     return Replication(
         seed=config.seed,
         n_intervention=int(arm_i.sum()),

@@ -57,7 +57,6 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats  # type: ignore[import-untyped]
 
 from learnsight.errors import LearnsightError
 from learnsight.indicators.asof import AsOf
@@ -532,9 +531,13 @@ class GroupResult:
     group: str
     arms: tuple[ArmResult, ...]
     comparison: GroupComparison | None
-    difference_ci: tuple[float, float] | None
-    """Welch confidence interval of the difference of mean changes (intervention − control)."""
     notes: tuple[str, ...] = ()
+
+    @property
+    def difference_ci(self) -> tuple[float, float] | None:
+        """Welch confidence interval of the difference of mean changes (intervention − control)."""
+        c = self.comparison
+        return None if c is None else (c.ci_low, c.ci_high)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -594,18 +597,6 @@ def _power(dz: float, n: int, *, alpha: float, power: float) -> tuple[float | No
         return achieved, paired_sample_size(dz, alpha=alpha, power=power)
     except LearnsightError:  # an effect too small for any realistic study
         return achieved, None
-
-
-def difference_ci(
-    intervention_changes: np.ndarray[Any, np.dtype[np.float64]],
-    control_changes: np.ndarray[Any, np.dtype[np.float64]],
-    confidence: float,
-) -> tuple[float, float]:
-    """Welch confidence interval of mean(intervention changes) − mean(control changes) (SciPy)."""
-    ci = stats.ttest_ind(intervention_changes, control_changes, equal_var=False).confidence_interval(
-        confidence
-    )
-    return float(ci.low), float(ci.high)
 
 
 def analyze(
@@ -702,15 +693,12 @@ def _group(
         paired = paired_analysis(b, a, group=name, confidence=confidence)
         achieved, needed = _power(paired.cohens_dz, paired.n, alpha=alpha, power=power)
         arms.append(ArmResult(name, arm, paired, achieved, needed))
-    comparison = ci = None
+    comparison = None
     if INTERVENTION in data and CONTROL in data:
         comparison = compare_groups(data[INTERVENTION], data[CONTROL], confidence=confidence)
-        ci = difference_ci(
-            data[INTERVENTION][1] - data[INTERVENTION][0], data[CONTROL][1] - data[CONTROL][0], confidence
-        )
     else:
         notes.append("no comparison: both arms need at least 2 units with both scores")
-    return GroupResult(name, tuple(arms), comparison, ci, tuple(notes))
+    return GroupResult(name, tuple(arms), comparison, tuple(notes))
 
 
 __all__ = [
@@ -736,7 +724,6 @@ __all__ = [
     "analyze",
     "assign",
     "assignment_statement",
-    "difference_ci",
     "experiment_id",
     "experiment_iri",
     "load_assignments",
