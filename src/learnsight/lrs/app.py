@@ -1,0 +1,288 @@
+"""The LRS application: :func:`create_app` (xAPI 1.0.3 Part Three, IEEE 9274.1.1 §5).
+
+Resources under ``/xAPI``: ``about`` (Part Three §2.7) and ``statements`` (§2.1): POST (one
+statement or an array; answers the ids), PUT (``statementId``; answers 204), GET (one statement by
+``statementId``/``voidedStatementId``, or a query answered as a StatementResult with ``more``
+paging).  Every other request must carry ``X-Experience-API-Version`` (§6.2) and HTTP Basic
+credentials (§4); request errors are 400 (FastAPI's 422 is replaced), conflicts 409.
+
+The store is one DuckDB connection; requests use it one at a time (a lock), so a statement batch is
+visible to the next request, and to indicators, once its POST or PUT answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import RequestResponseEndpoint
+
+from learnsight.errors import IngestError
+from learnsight.lrs import headers, query
+from learnsight.lrs.auth import Credential, add_credential, basic_credentials, verify
+from learnsight.lrs.statements import LRSError, fetch_one, now_stored, prepare, store_statements
+from learnsight.store.duckdb_store import DuckDBStore
+from learnsight.xapi.columns import canonical_json
+
+PREFIX: Final = "/xAPI"
+
+QUERY_PARAMS: Final = frozenset(
+    {
+        "agent",
+        "verb",
+        "activity",
+        "registration",
+        "since",
+        "until",
+        "limit",
+        "ascending",
+        "format",
+        "related_activities",
+        "related_agents",
+        "attachments",
+    }
+)
+SINGLE_PARAMS: Final = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
+
+Credentials = Mapping[str, tuple[str, Iterable[str]]]
+"""Credentials to create at start-up: key -> (secret, scopes)."""
+
+
+def _error(status: int, message: str, version: str = headers.SUPPORTED[0]) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers={headers.VERSION_HEADER: version})
+
+
+def _json_body(raw: bytes) -> Any:
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(raw, parse_constant=refuse)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LRSError(400, f"the request body is not JSON: {exc}") from None
+
+
+def _boolean(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise LRSError(400, f"{name}: expected true or false, got {value!r}")
+    return value == "true"
+
+
+def _uuid(name: str, value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise LRSError(400, f"{name}: {value!r} is not a UUID") from None
+
+
+def build_query(params: Mapping[str, str], credential: Credential) -> query.Query:
+    """The :class:`~learnsight.lrs.query.Query` of a GET's parameters (Part Three §2.1.3)."""
+    unknown = sorted(set(params) - QUERY_PARAMS)
+    if unknown:
+        raise LRSError(400, f"unknown statement query parameter(s): {', '.join(unknown)}")
+    fmt = params.get("format", "exact")
+    if fmt not in query.FORMATS:
+        raise LRSError(400, f"format: expected one of {', '.join(query.FORMATS)}, got {fmt!r}")
+    limit_text = params.get("limit", "0")
+    if not limit_text.isdigit():
+        raise LRSError(400, f"limit: expected a non-negative integer, got {limit_text!r}")
+    return query.Query(
+        agent=query.parse_agent(params["agent"]) if "agent" in params else None,
+        verb=params.get("verb"),
+        activity=params.get("activity"),
+        registration=_uuid("registration", params["registration"]) if "registration" in params else None,
+        since=query.parse_stored_bound("since", params["since"]) if "since" in params else None,
+        until=query.parse_stored_bound("until", params["until"]) if "until" in params else None,
+        limit=int(limit_text),
+        ascending=_boolean(params, "ascending"),
+        format=fmt,
+        related_activities=_boolean(params, "related_activities"),
+        related_agents=_boolean(params, "related_agents"),
+        mine=None if credential.can_read_all else '"authority":' + canonical_json(credential.authority),
+    )
+
+
+def create_app(store_path: Path | str, *, credentials: Credentials | None = None) -> FastAPI:
+    """The LRS application on the store at ``store_path`` (created and migrated when new).
+
+    ``credentials`` (key -> (secret, scopes)) are created or replaced at start-up; others may be
+    added with :func:`learnsight.lrs.auth.add_credential`.
+    """
+    store = DuckDBStore(store_path)
+    for key, (secret, scopes) in (credentials or {}).items():
+        add_credential(store, key, secret, scopes)
+    lock = threading.Lock()
+    verified: dict[tuple[str, str], Credential] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        with lock:
+            store.close()
+
+    app = FastAPI(title="learnsight LRS", lifespan=lifespan)
+    app.state.store = store
+    app.state.lock = lock
+
+    @app.middleware("http")
+    async def version_header(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Require and answer ``X-Experience-API-Version`` (Part Three §6.2)."""
+        path = request.url.path
+        version = headers.SUPPORTED[0]
+        if path.startswith(PREFIX) and path.rstrip("/") != f"{PREFIX}/about":
+            try:
+                version = headers.negotiate(request.headers.get(headers.VERSION_HEADER))
+            except ValueError as exc:
+                return _error(400, str(exc))
+        request.state.xapi_version = version
+        response = await call_next(request)
+        response.headers[headers.VERSION_HEADER] = version
+        if request.method in ("GET", "HEAD") and path.startswith(f"{PREFIX}/statements"):
+            response.headers.setdefault(headers.CONSISTENT_THROUGH_HEADER, query.stored_now())
+        return response
+
+    @app.exception_handler(LRSError)
+    async def lrs_error(request: Request, exc: LRSError) -> Response:
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        """xAPI answers malformed requests with 400, not FastAPI's 422 (Part Three §3.2)."""
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = _error(exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    def authenticate(request: Request, scope: str) -> Credential:
+        """The request's credential, checked for ``scope`` (401 without, 403 lacking it; §4)."""
+        pair = basic_credentials(request.headers.get("Authorization"))
+        challenge = {"WWW-Authenticate": 'Basic realm="xAPI"'}
+        if pair is None:
+            raise StarletteHTTPException(401, "HTTP Basic credentials are required", headers=challenge)
+        cache_key = (pair[0], hashlib.sha256(pair[1].encode()).hexdigest())
+        credential = verified.get(cache_key)
+        if credential is None:
+            credential = verify(store, *pair)
+            if credential is None:
+                raise StarletteHTTPException(401, "invalid credentials", headers=challenge)
+            verified[cache_key] = credential
+        allowed = credential.can_read if scope == "statements/read" else credential.allows(scope)
+        if not allowed:
+            raise StarletteHTTPException(403, f"the credentials lack the {scope} scope")
+        return credential
+
+    @app.get(f"{PREFIX}/about")
+    async def about() -> dict[str, Any]:
+        """The About resource (Part Three §2.7): the supported versions."""
+        return {"version": list(headers.SUPPORTED), "extensions": {}}
+
+    @app.post(f"{PREFIX}/statements")
+    async def post_statements(request: Request) -> Response:
+        """Store one statement or an array; answer their ids (Part Three §2.1.2)."""
+        credential = authenticate(request, "statements/write")
+        body = _json_body(await request.body())
+        items = body if isinstance(body, list) else [body]
+        many = isinstance(body, list)
+        version = request.state.xapi_version
+        with lock:
+            stored = now_stored()
+            prepared = [
+                prepare(
+                    item, version=version, credential=credential, stored=stored, index=i if many else None
+                )
+                for i, item in enumerate(items, start=1)
+            ]
+            ids = _write(store, prepared, credential)
+        return JSONResponse(ids)
+
+    @app.put(f"{PREFIX}/statements")
+    async def put_statement(request: Request) -> Response:
+        """Store one statement under ``statementId`` (Part Three §2.1.1); 204."""
+        credential = authenticate(request, "statements/write")
+        params = request.query_params
+        if "statementId" not in params:
+            raise LRSError(400, "PUT needs the statementId parameter")
+        extra = sorted(set(params) - {"statementId"})
+        if extra:
+            raise LRSError(400, f"unknown parameter(s): {', '.join(extra)}")
+        sid = _uuid("statementId", params["statementId"])
+        body = _json_body(await request.body())
+        with lock:
+            item = prepare(
+                body,
+                version=request.state.xapi_version,
+                credential=credential,
+                stored=now_stored(),
+                statement_id=sid,
+            )
+            _write(store, [item], credential)
+        return Response(status_code=204)
+
+    @app.api_route(f"{PREFIX}/statements", methods=["GET", "HEAD"])
+    async def get_statements(request: Request) -> Response:
+        """One statement, or a StatementResult of a query (Part Three §2.1.3)."""
+        credential = authenticate(request, "statements/read")
+        params = dict(request.query_params)
+        consistent = {headers.CONSISTENT_THROUGH_HEADER: query.stored_now()}
+        if "statementId" in params or "voidedStatementId" in params:
+            if "statementId" in params and "voidedStatementId" in params:
+                raise LRSError(400, "statementId and voidedStatementId are mutually exclusive")
+            extra = sorted(set(params) - SINGLE_PARAMS)
+            if extra:
+                raise LRSError(400, f"parameter(s) not allowed with a statement id: {', '.join(extra)}")
+            voided = "voidedStatementId" in params
+            name = "voidedStatementId" if voided else "statementId"
+            sid = _uuid(name, params[name])
+            with lock:
+                found = fetch_one(store, sid, voided=voided)
+            mine = None if credential.can_read_all else credential.authority
+            if found is None or (mine is not None and found.get("authority") != mine):
+                raise LRSError(404, f"no statement {sid}")
+            if params.get("format") == "ids":
+                found = query.ids_format(found)
+            return JSONResponse(found, headers=consistent)
+        with lock:
+            statements, following = query.run(store, build_query(params, credential))
+        return _result(statements, following, consistent)
+
+    @app.api_route(f"{PREFIX}/statements/more/{{token}}", methods=["GET", "HEAD"])
+    async def more_statements(request: Request, token: str) -> Response:
+        """The next page of a query (the ``more`` IRL of a StatementResult)."""
+        authenticate(request, "statements/read")
+        consistent = {headers.CONSISTENT_THROUGH_HEADER: query.stored_now()}
+        with lock:
+            statements, following = query.run(store, query.from_token(token))
+        return _result(statements, following, consistent)
+
+    return app
+
+
+def _write(store: DuckDBStore, prepared: list[Any], credential: Credential) -> list[str]:
+    try:
+        return store_statements(store, prepared, source=f"lrs:{credential.key}")
+    except IngestError as exc:
+        raise LRSError(400, str(exc)) from None
+
+
+def _result(
+    statements: list[dict[str, Any]], following: query.Query | None, extra: dict[str, str]
+) -> JSONResponse:
+    more = f"{query.MORE_PATH}{following.token()}" if following is not None else ""
+    return JSONResponse({"statements": statements, "more": more}, headers=extra)
