@@ -54,7 +54,7 @@ def test_scopes_403(client: TestClient) -> None:
 
 
 def test_secrets_are_salted_hashes(client: TestClient) -> None:
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.lrs.backend.store  # type: ignore[attr-defined]
     rows = store.con.execute("SELECT key, salt, secret_hash FROM lrs_credentials ORDER BY key").fetchall()
     assert [r[0] for r in rows] == ["app", "reader", "writer"]
     assert all(b"s3cret" not in bytes(r[2]) for r in rows)

@@ -6,15 +6,14 @@ statement or an array; answers the ids), PUT (``statementId``; answers 204), GET
 paging).  Every other request must carry ``X-Experience-API-Version`` (§6.2) and HTTP Basic
 credentials (§4); request errors are 400 (FastAPI's 422 is replaced), conflicts 409.
 
-The store is one DuckDB connection; requests use it one at a time (a lock), so a statement batch is
-visible to the next request, and to indicators, once its POST or PUT answered.
+The backend (:mod:`learnsight.lrs.backend`: the DuckDB store by default, or PostgreSQL) is used by
+one request at a time (a lock), so a statement batch is visible to the next request, and on DuckDB to
+indicators, once its POST or PUT answered.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -27,11 +26,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 
-from learnsight.errors import IngestError
 from learnsight.lrs import headers, query
-from learnsight.lrs.auth import Credential, add_credential, basic_credentials, verify
+from learnsight.lrs.auth import Credential, add_credential
+from learnsight.lrs.backend import LRSBackend
+from learnsight.lrs.connect import open_backend
+from learnsight.lrs.context import LRSContext
 from learnsight.lrs.statements import LRSError, fetch_one, now_stored, prepare, store_statements
-from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi.columns import canonical_json
 
 PREFIX: Final = "/xAPI"
@@ -113,27 +113,28 @@ def build_query(params: Mapping[str, str], credential: Credential) -> query.Quer
     )
 
 
-def create_app(store_path: Path | str, *, credentials: Credentials | None = None) -> FastAPI:
-    """The LRS application on the store at ``store_path`` (created and migrated when new).
+def create_app(store: LRSBackend | Path | str, *, credentials: Credentials | None = None) -> FastAPI:
+    """The LRS application on ``store``: a backend, a DuckDB path (created and migrated when new)
+    or a ``postgresql://`` URL (:func:`~learnsight.lrs.connect.open_backend`).
 
     ``credentials`` (key -> (secret, scopes)) are created or replaced at start-up; others may be
-    added with :func:`learnsight.lrs.auth.add_credential`.
+    added with :func:`learnsight.lrs.auth.add_credential` (``learnsight lrs credentials add``).
     """
-    store = DuckDBStore(store_path)
+    backend = store if isinstance(store, LRSBackend) else open_backend(store)
     for key, (secret, scopes) in (credentials or {}).items():
-        add_credential(store, key, secret, scopes)
-    lock = threading.Lock()
-    verified: dict[tuple[str, str], Credential] = {}
+        add_credential(backend, key, secret, scopes)
+    ctx = LRSContext(backend)
+    lock = ctx.lock
+    authenticate = ctx.authenticate
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         with lock:
-            store.close()
+            backend.close()
 
     app = FastAPI(title="learnsight LRS", lifespan=lifespan)
-    app.state.store = store
-    app.state.lock = lock
+    app.state.lrs = ctx
 
     @app.middleware("http")
     async def version_header(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -170,24 +171,6 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
             response.headers[name] = value
         return response
 
-    def authenticate(request: Request, scope: str) -> Credential:
-        """The request's credential, checked for ``scope`` (401 without, 403 lacking it; §4)."""
-        pair = basic_credentials(request.headers.get("Authorization"))
-        challenge = {"WWW-Authenticate": 'Basic realm="xAPI"'}
-        if pair is None:
-            raise StarletteHTTPException(401, "HTTP Basic credentials are required", headers=challenge)
-        cache_key = (pair[0], hashlib.sha256(pair[1].encode()).hexdigest())
-        credential = verified.get(cache_key)
-        if credential is None:
-            credential = verify(store, *pair)
-            if credential is None:
-                raise StarletteHTTPException(401, "invalid credentials", headers=challenge)
-            verified[cache_key] = credential
-        allowed = credential.can_read if scope == "statements/read" else credential.allows(scope)
-        if not allowed:
-            raise StarletteHTTPException(403, f"the credentials lack the {scope} scope")
-        return credential
-
     @app.get(f"{PREFIX}/about")
     async def about() -> dict[str, Any]:
         """The About resource (Part Three §2.7): the supported versions."""
@@ -209,7 +192,7 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
                 )
                 for i, item in enumerate(items, start=1)
             ]
-            ids = _write(store, prepared, credential)
+            ids = store_statements(backend, prepared, source=f"lrs:{credential.key}")
         return JSONResponse(ids)
 
     @app.put(f"{PREFIX}/statements")
@@ -232,7 +215,7 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
                 stored=now_stored(),
                 statement_id=sid,
             )
-            _write(store, [item], credential)
+            store_statements(backend, [item], source=f"lrs:{credential.key}")
         return Response(status_code=204)
 
     @app.api_route(f"{PREFIX}/statements", methods=["GET", "HEAD"])
@@ -251,7 +234,7 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
             name = "voidedStatementId" if voided else "statementId"
             sid = _uuid(name, params[name])
             with lock:
-                found = fetch_one(store, sid, voided=voided)
+                found = fetch_one(backend, sid, voided=voided)
             mine = None if credential.can_read_all else credential.authority
             if found is None or (mine is not None and found.get("authority") != mine):
                 raise LRSError(404, f"no statement {sid}")
@@ -259,7 +242,7 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
                 found = query.ids_format(found)
             return JSONResponse(found, headers=consistent)
         with lock:
-            statements, following = query.run(store, build_query(params, credential))
+            statements, following = query.run(backend, build_query(params, credential))
         return _result(statements, following, consistent)
 
     @app.api_route(f"{PREFIX}/statements/more/{{token}}", methods=["GET", "HEAD"])
@@ -268,17 +251,10 @@ def create_app(store_path: Path | str, *, credentials: Credentials | None = None
         authenticate(request, "statements/read")
         consistent = {headers.CONSISTENT_THROUGH_HEADER: query.stored_now()}
         with lock:
-            statements, following = query.run(store, query.from_token(token))
+            statements, following = query.run(backend, query.from_token(token))
         return _result(statements, following, consistent)
 
     return app
-
-
-def _write(store: DuckDBStore, prepared: list[Any], credential: Credential) -> list[str]:
-    try:
-        return store_statements(store, prepared, source=f"lrs:{credential.key}")
-    except IngestError as exc:
-        raise LRSError(400, str(exc)) from None
 
 
 def _result(

@@ -1,7 +1,7 @@
 """HTTP Basic credentials with xAPI scopes (xAPI 1.0.3 Part Three §4, IEEE 9274.1.1 §5.2).
 
-Credentials live in the store's ``lrs_credentials`` table (migration 0008): a key (the Basic user
-name), a salted :func:`hashlib.scrypt` digest of the secret, the granted scopes and the
+Credentials live in the backend (:class:`~learnsight.lrs.backend.CredentialRecord`): a key (the
+Basic user name), a salted :func:`hashlib.scrypt` digest of the secret, the granted scopes and the
 ``authority`` Agent the LRS writes into the statements sent with them (Part Two §2.4.9).  A request
 without valid credentials is answered 401; one whose credentials lack the scope it needs, 403.
 """
@@ -12,14 +12,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from learnsight.store.duckdb_store import DuckDBStore
+from learnsight.lrs.backend import CredentialRecord, LRSBackend
 
 SCOPES: Final[tuple[str, ...]] = (
     "statements/write",
@@ -70,7 +69,7 @@ def authority_for(key: str) -> dict[str, Any]:
     return {"objectType": "Agent", "account": {"homePage": AUTHORITY_HOME, "name": key}}
 
 
-def add_credential(store: DuckDBStore, key: str, secret: str, scopes: Iterable[str] = ("all",)) -> None:
+def add_credential(backend: LRSBackend, key: str, secret: str, scopes: Iterable[str] = ("all",)) -> None:
     """Create or replace the credential ``key`` with a new salted digest of ``secret``.
 
     Raises ``ValueError`` for an unknown scope or an empty key or secret.
@@ -79,33 +78,29 @@ def add_credential(store: DuckDBStore, key: str, secret: str, scopes: Iterable[s
     unknown = [s for s in granted if s not in SCOPES]
     if unknown:
         raise ValueError(f"unknown scope(s) {unknown}; known: {', '.join(SCOPES)}")
+    if not granted:
+        raise ValueError(f"a credential needs at least one scope; known: {', '.join(SCOPES)}")
     if not key or ":" in key or not secret:
         raise ValueError("a credential needs a key without ':' and a non-empty secret")
     salt = os.urandom(16)
-    store.con.execute(
-        "INSERT OR REPLACE INTO lrs_credentials VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            key,
-            salt,
-            _digest(secret, salt),
-            " ".join(granted),
-            json.dumps(authority_for(key)),
-            datetime.now(UTC).replace(tzinfo=None),
-        ],
+    backend.put_credential(
+        CredentialRecord(
+            key=key,
+            salt=salt,
+            secret_hash=_digest(secret, salt),
+            scopes=tuple(granted),
+            authority=authority_for(key),
+            created_at=datetime.now(UTC),
+        )
     )
 
 
-def verify(store: DuckDBStore, key: str, secret: str) -> Credential | None:
+def verify(backend: LRSBackend, key: str, secret: str) -> Credential | None:
     """The credential ``key`` when ``secret`` matches its digest, else ``None``."""
-    rows = store.con.execute(
-        "SELECT salt, secret_hash, scopes, authority FROM lrs_credentials WHERE key = ?", [key]
-    ).fetchall()
-    if not rows:
+    record = backend.get_credential(key)
+    if record is None or not hmac.compare_digest(_digest(secret, record.salt), record.secret_hash):
         return None
-    salt, expected, scopes, authority = rows[0]
-    if not hmac.compare_digest(_digest(secret, bytes(salt)), bytes(expected)):
-        return None
-    return Credential(key=key, scopes=frozenset(str(scopes).split()), authority=json.loads(authority))
+    return Credential(key=key, scopes=frozenset(record.scopes), authority=record.authority)
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:

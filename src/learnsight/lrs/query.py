@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from learnsight.lrs.backend import LRSBackend
 from learnsight.lrs.statements import LRSError
-from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi.agent import Agent, Group
 from learnsight.xapi.columns import canonical_json
 from learnsight.xapi.datatypes import TimestampError, parse_timestamp
@@ -96,8 +96,9 @@ def parse_stored_bound(name: str, text: str) -> str:
     return when.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-def run(store: DuckDBStore, query: Query) -> tuple[list[dict[str, Any]], Query | None]:
-    """One page of statements and the query of the next page (``None`` when none is left)."""
+def where_clause(query: Query) -> tuple[str, list[Any]]:
+    """The SQL condition (``?`` placeholders, portable to DuckDB and PostgreSQL) and parameters
+    selecting the statements ``query`` matches after its ``after`` position; never voided ones."""
     where = ["NOT voided"]
     params: list[Any] = []
     if query.agent is not None:
@@ -106,7 +107,7 @@ def run(store: DuckDBStore, query: Query) -> tuple[list[dict[str, Any]], Query |
                 "(actor_key = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?) "
                 "OR strpos(raw, ?) > 0)"
             )
-            params += [query.agent, query.agent, _ifi_fragment(query.agent)]
+            params += [query.agent, query.agent, ifi_fragment(query.agent)]
         else:
             where.append("(actor_key = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?))")
             params += [query.agent, query.agent]
@@ -116,12 +117,12 @@ def run(store: DuckDBStore, query: Query) -> tuple[list[dict[str, Any]], Query |
     if query.activity is not None:
         if query.related_activities:
             where.append("((object_type = 'Activity' AND object_id = ?) OR strpos(raw, ?) > 0)")
-            params += [query.activity, canonical_json({"id": query.activity})[1:-1]]
+            params += [query.activity, activity_fragment(query.activity)]
         else:
             where.append("object_type = 'Activity' AND object_id = ?")
             params.append(query.activity)
     if query.registration is not None:
-        where.append("registration = TRY_CAST(? AS UUID)")
+        where.append("CAST(registration AS VARCHAR) = ?")
         params.append(query.registration)
     if query.since is not None:
         where.append("stored > CAST(? AS TIMESTAMP)")
@@ -134,15 +135,24 @@ def run(store: DuckDBStore, query: Query) -> tuple[list[dict[str, Any]], Query |
         params.append(query.mine)
     op = ">" if query.ascending else "<"
     if query.after is not None:
-        where.append(f"(stored {op} CAST(? AS TIMESTAMP) OR (stored = CAST(? AS TIMESTAMP) AND id {op} ?))")
+        where.append(
+            f"(stored {op} CAST(? AS TIMESTAMP) OR (stored = CAST(? AS TIMESTAMP) "
+            f"AND CAST(id AS VARCHAR) {op} ?))"
+        )
         params += [query.after[0], query.after[0], query.after[1]]
+    return " AND ".join(where), params
+
+
+def order_clause(query: Query) -> str:
+    """``ORDER BY`` of a query: by (stored, id), newest first unless ``ascending``."""
     order = "ASC" if query.ascending else "DESC"
+    return f"ORDER BY stored {order}, CAST(id AS VARCHAR) {order}"
+
+
+def run(backend: LRSBackend, query: Query) -> tuple[list[dict[str, Any]], Query | None]:
+    """One page of statements and the query of the next page (``None`` when none is left)."""
     limit = query.limit if 0 < query.limit <= MAX_LIMIT else MAX_LIMIT
-    rows = store.con.execute(
-        f"SELECT raw, CAST(stored AS VARCHAR), CAST(id AS VARCHAR) FROM statements "
-        f"WHERE {' AND '.join(where)} ORDER BY stored {order}, id {order} LIMIT {limit + 1}",
-        params,
-    ).fetchall()
+    rows = backend.query_statements(query, limit + 1)
     page = rows[:limit]
     statements = [json.loads(raw) for raw, _, _ in page if raw is not None]
     if query.format == "ids":
@@ -151,7 +161,13 @@ def run(store: DuckDBStore, query: Query) -> tuple[list[dict[str, Any]], Query |
     return statements, following
 
 
-def _ifi_fragment(key: str) -> str:
+def activity_fragment(activity_id: str) -> str:
+    """A JSON text fragment that occurs in a statement's raw text wherever Activity ``activity_id``
+    does (as object, context activity or SubStatement object)."""
+    return canonical_json({"id": activity_id})[1:-1]
+
+
+def ifi_fragment(key: str) -> str:
     """A JSON text fragment that occurs in a statement's raw text wherever the agent ``key`` does."""
     if key.startswith("mailto:"):
         return canonical_json({"mbox": key})[1:-1]

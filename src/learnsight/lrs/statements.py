@@ -9,8 +9,8 @@
 * Statements are immutable (Part Three §2.1.1, §2.1.2): an id already stored with different
   content is a 409 conflict; with the same content (``id``, ``stored``, ``authority`` and
   ``version`` aside) the statement is accepted again and nothing is written.
-* A batch is written with one atomic ``store.ingest(IngestBatch(kind="lrs"))``: all or nothing.
-  The store marks the targets of voiding statements voided (Part Two §2.3.2).
+* A batch is written with one atomic :meth:`~learnsight.lrs.backend.LRSBackend.insert_statements`:
+  all or nothing.  The backend marks the targets of voiding statements voided (Part Two §2.3.2).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from typing import Any, Final
 
 from learnsight.errors import StatementValidationError
 from learnsight.lrs.auth import Credential
-from learnsight.store.base import IngestBatch
-from learnsight.store.duckdb_store import DuckDBStore
-from learnsight.xapi.columns import canonical_json, statement_columns, statements_table
+from learnsight.lrs.backend import LRSBackend
+from learnsight.xapi.columns import canonical_json, statement_columns
 from learnsight.xapi.parse import parse_statement
 
 KIND: Final = "lrs"
@@ -127,7 +126,7 @@ def _where(index: int | None) -> str:
     return f"statement {index}: " if index is not None else ""
 
 
-def store_statements(store: DuckDBStore, prepared: Sequence[Prepared], *, source: str) -> list[str]:
+def store_statements(backend: LRSBackend, prepared: Sequence[Prepared], *, source: str) -> list[str]:
     """Write a batch atomically after the conflict checks; returns the ids in request order.
 
     Raises :class:`LRSError`: 400 for two different statements with one id in the batch, 409 for
@@ -142,29 +141,14 @@ def store_statements(store: DuckDBStore, prepared: Sequence[Prepared], *, source
             item.statement, timestamp_set=seen.timestamp_set
         ):
             raise LRSError(400, f"statement id {item.id} occurs twice in the request with different content")
-    new = _check_conflicts(store, list(unique.values()))
-    if new:
-        store.ingest(
-            IngestBatch(
-                kind=KIND,
-                source=source,
-                rows_read=len(prepared),
-                statements=statements_table([p.row for p in new]),
-            )
-        )
+    new = _check_conflicts(backend, list(unique.values()))
+    backend.insert_statements(new, source=source)
     return [p.id for p in prepared]
 
 
-def _check_conflicts(store: DuckDBStore, items: list[Prepared]) -> list[Prepared]:
+def _check_conflicts(backend: LRSBackend, items: list[Prepared]) -> list[Prepared]:
     """The items not yet stored; raises 409 for one stored with different content."""
-    if not items:
-        return []
-    ids = [p.id for p in items]
-    rows = store.con.execute(
-        "SELECT CAST(id AS VARCHAR), raw FROM statements WHERE id IN (SELECT CAST(unnest(?) AS UUID))",
-        [ids],
-    ).fetchall()
-    stored = {str(sid): raw for sid, raw in rows}
+    stored = backend.stored_raw([p.id for p in items])
     new = []
     for item in items:
         if item.id not in stored:
@@ -179,7 +163,7 @@ def _check_conflicts(store: DuckDBStore, items: list[Prepared]) -> list[Prepared
     return new
 
 
-def fetch_one(store: DuckDBStore, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
+def fetch_one(backend: LRSBackend, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
     """The stored statement ``statement_id`` (Part Three §2.1.3).
 
     With ``voided`` False (``statementId``) a voided statement is not found; with ``voided`` True
@@ -189,13 +173,32 @@ def fetch_one(store: DuckDBStore, statement_id: str, *, voided: bool) -> dict[st
         uuid.UUID(statement_id)
     except ValueError:
         raise LRSError(400, f"{statement_id!r} is not a UUID") from None
-    rows = store.con.execute(
-        "SELECT raw, voided FROM statements WHERE id = CAST(? AS UUID)", [statement_id]
-    ).fetchall()
-    if not rows or bool(rows[0][1]) != voided:
+    found = backend.fetch_statement(statement_id)
+    if found is None or found[1] != voided:
         return None
-    raw = rows[0][0]
-    if raw is None:
-        return store.get_statement(statement_id)
-    result: dict[str, Any] = json.loads(raw)
+    result: dict[str, Any] = json.loads(found[0])
     return result
+
+
+def definitions_of(statement: dict[str, Any], activity_id: str) -> list[dict[str, Any]]:
+    """The ``definition`` objects ``statement`` gives Activity ``activity_id`` anywhere: as object,
+    context activity, or inside a SubStatement (Part Three §2.5: the Activities resource)."""
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            if (
+                value.get("id") == activity_id
+                and value.get("objectType", "Activity") == "Activity"
+                and isinstance(value.get("definition"), dict)
+            ):
+                found.append(value["definition"])
+            for key, item in value.items():
+                if key not in ("definition", "actor", "authority", "verb", "result"):
+                    walk(item)
+
+    walk({k: v for k, v in statement.items() if k in ("object", "context")})
+    return found
