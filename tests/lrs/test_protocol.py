@@ -32,8 +32,18 @@ def test_version_2_rules_apply(client: TestClient) -> None:
     assert r.status_code == 200
     sid = r.json()[0]
     assert client.get(URL, params={"statementId": sid}, headers=v2).json()["version"] == "2.0.0"
-    # A 1.0 statement sent under 2.0 rules is refused.
-    assert client.post(URL, json=statement(version="1.0.3"), headers=v2).status_code == 400
+    # A 2.0 LRS accepts a 1.0.x statement under its own rules and keeps its version ...
+    r = client.post(URL, json=statement(version="1.0.9"), headers=v2)
+    assert r.status_code == 200
+    assert client.get(URL, params={"statementId": r.json()[0]}, headers=v2).json()["version"] == "1.0.9"
+    # ... but a 1.0.3 LRS refuses a 2.0 statement, and versions of neither family are refused.
+    assert client.post(URL, json=statement(version="2.0.0"), headers=HEADERS).status_code == 400
+    for bad in ("1.1.0", "0.9.9", "should fail"):
+        assert client.post(URL, json=statement(version=bad), headers=v2).status_code == 400
+    # A batch repeating an id is refused under 2.0 even when the statements are equal.
+    twice = {**statement(), "id": "2b7a5a3e-44e1-4b4a-9d1a-6a3c2f8e9b10"}
+    assert client.post(URL, json=[twice, twice], headers=v2).status_code == 400
+    assert client.post(URL, json=[twice, twice], headers=HEADERS).status_code == 200
 
 
 def test_auth_401(client: TestClient) -> None:

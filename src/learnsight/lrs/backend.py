@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from learnsight.lrs.query import Query
     from learnsight.lrs.statements import Prepared
 
-DocumentKind = Literal["state", "activity_profile", "agent_profile"]
-DOCUMENT_KINDS: Final[tuple[DocumentKind, ...]] = ("state", "activity_profile", "agent_profile")
+DocumentKind = Literal["state", "activity_profile", "agent_profile", "attachment"]
+DOCUMENT_KINDS: Final[tuple[DocumentKind, ...]] = ("state", "activity_profile", "agent_profile", "attachment")
+"""Document kinds: the three document resources, and the attachment bodies of statements
+(content-addressed: the id is the body's SHA-256, the scope has no other field)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class DocumentScope:
     * ``state``: ``activity_id``, ``agent`` (an actor key, :mod:`learnsight.xapi.keys`) and
       ``registration`` (a lower-case UUID or ``None``);
     * ``activity_profile``: ``activity_id``;
-    * ``agent_profile``: ``agent``.
+    * ``agent_profile``: ``agent``;
+    * ``attachment``: none (the document id is the SHA-256 of the body).
     """
 
     kind: DocumentKind

@@ -14,6 +14,10 @@ CONSISTENT_THROUGH_HEADER: Final = "X-Experience-API-Consistent-Through"
 SUPPORTED: Final[tuple[str, ...]] = ("1.0.3", "2.0.0")
 """The versions the About resource lists (the latest patch of each supported family)."""
 
+LATEST: Final = "2.0.0"
+"""The version an answer names when the request named none (IEEE 9274.1.1 §5.1.2: a request
+without the header is refused, in the newest version)."""
+
 
 def negotiate(header: str | None) -> str:
     """The version the LRS answers in for a request's version header.

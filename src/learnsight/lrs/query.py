@@ -51,6 +51,7 @@ class Query:
     related_activities: bool = False
     related_agents: bool = False
     mine: str | None = None
+    languages: tuple[str, ...] = ()
     after: tuple[str, str] | None = None
 
     def token(self) -> str:
@@ -66,6 +67,7 @@ def from_token(token: str) -> Query:
         fields = json.loads(text)
         if fields.get("after") is not None:
             fields["after"] = tuple(fields["after"])
+        fields["languages"] = tuple(fields.get("languages", ()))
         return Query(**fields)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise LRSError(400, "invalid more token") from None
@@ -96,34 +98,49 @@ def parse_stored_bound(name: str, text: str) -> str:
     return when.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-def where_clause(query: Query) -> tuple[str, list[Any]]:
+def where_clause(query: Query, table: str = "statements") -> tuple[str, list[Any]]:
     """The SQL condition (``?`` placeholders, portable to DuckDB and PostgreSQL) and parameters
-    selecting the statements ``query`` matches after its ``after`` position; never voided ones."""
-    where = ["NOT voided"]
-    params: list[Any] = []
+    selecting the statements ``query`` matches after its ``after`` position; never voided ones.
+
+    The agent, verb, activity and registration filters also match a statement whose object is a
+    StatementRef to a statement they match, voided or not (Part Three §2.1.3, "Filter Conditions
+    for StatementRefs"; one level of reference); ``since``, ``until`` and the order apply to the
+    returned statement itself.  ``table`` is the statements table the references are looked up in.
+    """
+    filters: list[str] = []
+    fparams: list[Any] = []
     if query.agent is not None:
         if query.related_agents:
-            where.append(
+            filters.append(
                 "(actor_key = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?) "
                 "OR strpos(raw, ?) > 0)"
             )
-            params += [query.agent, query.agent, ifi_fragment(query.agent)]
+            fparams += [query.agent, query.agent, ifi_fragment(query.agent)]
         else:
-            where.append("(actor_key = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?))")
-            params += [query.agent, query.agent]
+            filters.append("(actor_key = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?))")
+            fparams += [query.agent, query.agent]
     if query.verb is not None:
-        where.append("verb_id = ?")
-        params.append(query.verb)
+        filters.append("verb_id = ?")
+        fparams.append(query.verb)
     if query.activity is not None:
         if query.related_activities:
-            where.append("((object_type = 'Activity' AND object_id = ?) OR strpos(raw, ?) > 0)")
-            params += [query.activity, activity_fragment(query.activity)]
+            filters.append("((object_type = 'Activity' AND object_id = ?) OR strpos(raw, ?) > 0)")
+            fparams += [query.activity, activity_fragment(query.activity)]
         else:
-            where.append("object_type = 'Activity' AND object_id = ?")
-            params.append(query.activity)
+            filters.append("(object_type = 'Activity' AND object_id = ?)")
+            fparams.append(query.activity)
     if query.registration is not None:
-        where.append("CAST(registration AS VARCHAR) = ?")
-        params.append(query.registration)
+        filters.append("CAST(registration AS VARCHAR) = ?")
+        fparams.append(query.registration)
+    where = ["NOT voided"]
+    params: list[Any] = []
+    if filters:
+        match = " AND ".join(filters)
+        where.append(
+            f"(({match}) OR (object_type = 'StatementRef' AND object_id IN "
+            f"(SELECT CAST(id AS VARCHAR) FROM {table} WHERE {match})))"
+        )
+        params += fparams + fparams
     if query.since is not None:
         where.append("stored > CAST(? AS TIMESTAMP)")
         params.append(query.since)
@@ -155,10 +172,18 @@ def run(backend: LRSBackend, query: Query) -> tuple[list[dict[str, Any]], Query 
     rows = backend.query_statements(query, limit + 1)
     page = rows[:limit]
     statements = [json.loads(raw) for raw, _, _ in page if raw is not None]
-    if query.format == "ids":
-        statements = [ids_format(s) for s in statements]
+    statements = [formatted(s, query.format, query.languages) for s in statements]
     following = replace(query, after=(page[-1][1], page[-1][2])) if len(rows) > limit else None
     return statements, following
+
+
+def formatted(statement: dict[str, Any], fmt: str, languages: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``statement`` in the ``format`` of a GET: ``exact`` (as stored), ``ids`` or ``canonical``."""
+    if fmt == "ids":
+        return ids_format(statement)
+    if fmt == "canonical":
+        return canonical_format(statement, list(languages))
+    return statement
 
 
 def activity_fragment(activity_id: str) -> str:
@@ -182,12 +207,21 @@ def ifi_fragment(key: str) -> str:
 
 
 def ids_format(statement: dict[str, Any]) -> dict[str, Any]:
-    """A statement in the ``ids`` format: Agents and Groups reduced to their IFI (anonymous Groups
-    keep their members so reduced), Activities and Verbs to their ``id`` (Part Three §2.1.3)."""
+    """A statement in the ``ids`` format (Part Three §2.1.3): Agents and identified Groups reduced
+    to their IFI (and ``objectType``), anonymous Groups to their members so reduced, Activities and
+    Verbs to their ``id``."""
     return {key: _ids(key, value) for key, value in statement.items()}
 
 
 _IFIS: Final = ("mbox", "mbox_sha1sum", "openid", "account")
+_AGENT_KEYS: Final = frozenset({"actor", "authority", "instructor", "team", "member"})
+_ACTIVITY_LISTS: Final = frozenset({"parent", "grouping", "category", "other"})
+
+
+def _agent_ids(value: dict[str, Any]) -> dict[str, Any]:
+    if any(ifi in value for ifi in _IFIS):
+        return {k: v for k, v in value.items() if k in (*_IFIS, "objectType")}
+    return {"objectType": "Group", "member": [_agent_ids(m) for m in value.get("member", [])]}
 
 
 def _ids(key: str, value: Any) -> Any:
@@ -195,18 +229,69 @@ def _ids(key: str, value: Any) -> Any:
         return [_ids(key, v) for v in value]
     if not isinstance(value, dict):
         return value
-    if key in ("actor", "authority", "instructor", "team", "member", "object") or any(
-        ifi in value for ifi in _IFIS
-    ):
-        if any(ifi in value for ifi in _IFIS):
-            return {k: v for k, v in value.items() if k in (*_IFIS, "objectType")}
-        if value.get("objectType") == "Group":
-            return {"objectType": "Group", "member": [_ids("member", m) for m in value.get("member", [])]}
-    if key == "verb":
-        return {"id": value["id"]}
-    if "id" in value and value.get("objectType", "Activity") == "Activity" and "definition" in value:
-        return {k: v for k, v in value.items() if k in ("id", "objectType")}
+    kind = value.get("objectType")
+    if key in _AGENT_KEYS or (key == "object" and kind in ("Agent", "Group")):
+        return _agent_ids(value)
+    if key == "verb" or (key == "object" and kind in (None, "Activity")) or key in _ACTIVITY_LISTS:
+        return {"id": value["id"]} if "id" in value else value
     return {k: _ids(k, v) for k, v in value.items()}
+
+
+_LANGUAGE_MAP_KEYS: Final = frozenset({"display", "name", "description"})
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """The language tags of an ``Accept-Language`` header, most preferred first (RFC 9110 §12.5.4).
+
+    >>> accepted_languages("fr;q=0.5, en-GB, en;q=0.8")
+    ['en-gb', 'en', 'fr']
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        name, sep, value = params.strip().partition("=")
+        if sep and name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        if tag.strip() and quality > 0:
+            ranked.append((-quality, position, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def _pick_language(options: dict[str, str], wanted: list[str]) -> str:
+    lowered = {k.lower(): k for k in options}
+    for tag in wanted:
+        if tag == "*":
+            break
+        if tag in lowered:
+            return lowered[tag]
+        for option in options:
+            if option.lower().split("-")[0] == tag.split("-")[0]:
+                return option
+    for fallback in ("en-us", "en", "und"):
+        if fallback in lowered:
+            return lowered[fallback]
+    return next(iter(options))
+
+
+def canonical_format(statement: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+    """A statement in the ``canonical`` format: every language map reduced to the one language the
+    ``Accept-Language`` preferences pick (Part Three §2.1.3, ``format``)."""
+
+    def walk(key: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(key, v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if key in _LANGUAGE_MAP_KEYS and value and all(isinstance(v, str) for v in value.values()):
+            chosen = _pick_language(value, languages)
+            return {chosen: value[chosen]}
+        return {k: walk(k, v) for k, v in value.items()}
+
+    return {k: walk(k, v) for k, v in statement.items()}
 
 
 def stored_now() -> str:

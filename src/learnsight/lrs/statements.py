@@ -83,6 +83,9 @@ def prepare(
     """
     if not isinstance(received, dict):
         raise LRSError(400, f"{_where(index)}a statement must be a JSON object")
+    own = received.get("version")
+    if version.startswith("2") and isinstance(own, str) and own.startswith("1.0"):
+        version = "1.0.3"  # a 2.0 LRS accepts 1.0.x statements under their own rules (9274.1.1 §4.2.3)
     try:
         parse_statement(received, version=version, index=index)
     except StatementValidationError as exc:
@@ -126,17 +129,22 @@ def _where(index: int | None) -> str:
     return f"statement {index}: " if index is not None else ""
 
 
-def store_statements(backend: LRSBackend, prepared: Sequence[Prepared], *, source: str) -> list[str]:
+def store_statements(
+    backend: LRSBackend, prepared: Sequence[Prepared], *, source: str, version: str = "1.0.3"
+) -> list[str]:
     """Write a batch atomically after the conflict checks; returns the ids in request order.
 
-    Raises :class:`LRSError`: 400 for two different statements with one id in the batch, 409 for
-    an id stored with different content.
+    Raises :class:`LRSError`: 400 for two statements with one id in the batch (under 1.0.3 only
+    when their content differs; IEEE 9274.1.1 §5.4.1.2 refuses any repeated id), 409 for an id
+    stored with different content.
     """
     unique: dict[str, Prepared] = {}
     for item in prepared:
         seen = unique.get(item.id)
         if seen is None:
             unique[item.id] = item
+        elif version.startswith("2"):
+            raise LRSError(400, f"statement id {item.id} occurs twice in the request")
         elif _content(seen.statement, timestamp_set=seen.timestamp_set) != _content(
             item.statement, timestamp_set=seen.timestamp_set
         ):
