@@ -3,8 +3,9 @@ authentication (xAPI 1.0.3 Part Three §4).
 
 A request without HTTP Basic credentials is answered 401 (with a ``WWW-Authenticate`` challenge),
 one whose credentials lack the scope the resource needs 403.  Verified credentials are cached by
-(key, SHA-256 of the secret) so that scrypt runs once per credential, not once per request; revoking
-a credential through :meth:`LRSContext.forget` (or restarting) clears the cache.
+(key, SHA-256 of the secret) so that scrypt runs once per credential, not once per request; the
+stored record is still read on every request, so a credential revoked or replaced (``learnsight lrs
+credentials revoke``, from another process too) is refused at once.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class LRSContext:
 
     backend: LRSBackend
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _verified: dict[tuple[str, str], Credential] = field(default_factory=dict)
+    _verified: dict[tuple[str, str], tuple[Credential, bytes]] = field(default_factory=dict)
 
     def authenticate(self, request: Request, scope: str) -> Credential:
         """The request's credential, checked for ``scope``; raises 401 without valid credentials and
@@ -39,19 +40,20 @@ class LRSContext:
         if pair is None:
             raise HTTPException(401, "HTTP Basic credentials are required", headers=CHALLENGE)
         cache_key = (pair[0], hashlib.sha256(pair[1].encode()).hexdigest())
-        credential = self._verified.get(cache_key)
-        if credential is None:
-            with self.lock:
+        with self.lock:
+            record = self.backend.get_credential(pair[0])  # a revoked or replaced key fails at once
+            cached = self._verified.get(cache_key)
+            if record is None:
+                credential = None
+            elif cached is not None and cached[1] == record.secret_hash:
+                credential = cached[0]
+            else:
                 credential = verify(self.backend, *pair)
-            if credential is None:
-                raise HTTPException(401, "invalid credentials", headers=CHALLENGE)
-            self._verified[cache_key] = credential
+                if credential is not None:
+                    self._verified[cache_key] = (credential, record.secret_hash)
+        if credential is None:
+            raise HTTPException(401, "invalid credentials", headers=CHALLENGE)
         allowed = credential.can_read if scope == "statements/read" else credential.allows(scope)
         if not allowed:
             raise HTTPException(403, f"the credentials lack the {scope} scope")
         return credential
-
-    def forget(self, key: str) -> None:
-        """Drop the cached verification of credential ``key`` (after it was revoked or replaced)."""
-        for cached in [k for k in self._verified if k[0] == key]:
-            del self._verified[cached]
