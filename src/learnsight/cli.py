@@ -18,6 +18,7 @@ from learnsight import progress
 from learnsight.commands.common import DbOption, JsonFlag, cli_store, console, err_console
 from learnsight.commands.experiment import experiment_app
 from learnsight.commands.intervene import intervene_app
+from learnsight.commands.lrs import lrs_app, serve
 from learnsight.commands.recommend import recommend
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
@@ -35,6 +36,8 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(intervene_app, name="intervene")
 app.add_typer(experiment_app, name="experiment")
 app.command("recommend")(recommend)
+app.add_typer(lrs_app, name="lrs")
+app.command("serve")(serve)
 
 _state: dict[str, Any] = {"debug": False}
 

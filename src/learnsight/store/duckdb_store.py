@@ -246,10 +246,11 @@ class DuckDBStore(Store):
             raise IngestError(f"{dupes} statement id(s) occur more than once in the source")
         skipped = offered[0] - written
         con.execute(
-            "UPDATE statements SET voided = TRUE WHERE id IN ("
+            # A voiding statement cannot void another voiding statement (xAPI Part Two §2.3.2).
+            "UPDATE statements SET voided = TRUE WHERE verb_id <> ? AND id IN ("
             "SELECT TRY_CAST(object_id AS UUID) FROM statements "
             "WHERE batch_id = ? AND verb_id = ? AND object_type = 'StatementRef')",
-            [batch_id, VOIDED],
+            [VOIDED, batch_id, VOIDED],
         )
         return written, skipped
 
