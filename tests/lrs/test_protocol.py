@@ -64,8 +64,7 @@ def test_scopes_403(client: TestClient) -> None:
 
 
 def test_secrets_are_salted_hashes(client: TestClient) -> None:
-    store = client.app.state.lrs.backend.store  # type: ignore[attr-defined]
-    rows = store.con.execute("SELECT key, salt, secret_hash FROM lrs_credentials ORDER BY key").fetchall()
-    assert [r[0] for r in rows] == ["app", "reader", "writer"]
-    assert all(b"s3cret" not in bytes(r[2]) for r in rows)
-    assert len({bytes(r[1]) for r in rows}) == 3
+    records = client.app.state.lrs.backend.list_credentials()  # type: ignore[attr-defined]
+    assert [r.key for r in records] == ["app", "reader", "writer"]
+    assert all(b"s3cret" not in r.secret_hash and r.secret_hash for r in records)
+    assert len({r.salt for r in records}) == 3

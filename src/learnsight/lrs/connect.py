@@ -15,10 +15,12 @@ def is_postgres(target: Path | str) -> bool:
 
 
 def open_backend(target: Path | str) -> LRSBackend:
-    """The backend at ``target``: the path of a DuckDB store (created when new).  A
-    ``postgresql://`` URL is refused until the PostgreSQL backend lands (issue 6)."""
+    """The backend at ``target``: ``postgresql://user@host:port/db`` opens the PostgreSQL backend
+    (the ``postgres`` extra), anything else is the path of a DuckDB store (created when new)."""
     if is_postgres(target):
-        raise ValueError(f"{target}: the PostgreSQL backend is not available yet; use a DuckDB store path")
+        from learnsight.lrs.postgres_backend import PostgresBackend
+
+        return PostgresBackend(str(target))
     from learnsight.lrs.duckdb_backend import DuckDBBackend
 
     return DuckDBBackend(target)
