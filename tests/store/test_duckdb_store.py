@@ -191,6 +191,8 @@ def test_old_store_is_migrated_on_open(tmp_path: Path) -> None:
         store.con.execute("DROP TABLE activity_objects")
         store.con.execute("DROP TABLE derived_builds")
         store.con.execute("DROP TABLE courses")
+        store.con.execute("DROP TABLE lrs_credentials")
+        store.con.execute("DROP TABLE lrs_documents")
         store.con.execute("DELETE FROM schema_version WHERE version > 1")
         store.con.execute("DELETE FROM verbs")
     with open_store(path) as store:

@@ -238,13 +238,16 @@ class DuckDBStore(Store):
         finally:
             con.unregister("_ingest_src")
         rows = con.execute(
-            "SELECT count(*), count(*) - count(DISTINCT id) FROM statements WHERE batch_id = ?",
-            [batch_id],
+            "SELECT count(*), count(*) - count(DISTINCT id), count(*) FILTER (WHERE verb_id = ?) "
+            "FROM statements WHERE batch_id = ?",
+            [VOIDED, batch_id],
         ).fetchall()
-        written, dupes = int(rows[0][0]), int(rows[0][1])
+        written, dupes, voiding = int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
         if dupes:
             raise IngestError(f"{dupes} statement id(s) occur more than once in the source")
         skipped = offered[0] - written
+        if not voiding:
+            return written, skipped
         con.execute(
             # A voiding statement cannot void another voiding statement (xAPI Part Two §2.3.2).
             "UPDATE statements SET voided = TRUE WHERE verb_id <> ? AND id IN ("
