@@ -406,10 +406,15 @@ def demo(
     ),
     students: Annotated[int, typer.Option(help="Number of simulated students.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    serve_lrs: Annotated[
+        bool, typer.Option("--serve", help="Then serve the demo store as an xAPI LRS (Ctrl-C stops).")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the LRS with --serve.")] = 8000,
 ) -> None:
     """Simulate a campus, ingest it, build activities and every later stage; write a report.
 
-    The store defaults to OUT/demo.duckdb so the demo never touches your own store.
+    The store defaults to OUT/demo.duckdb so the demo never touches your own store.  With
+    ``--serve`` the demo store is then served as an xAPI LRS with a one-off credential.
     """
     from learnsight.demo import run_demo
 
@@ -420,6 +425,12 @@ def demo(
         progress.disable()
     console.print(result.summary_table())
     console.print(f"[bold green]report:[/] {result.report_path}")
+    if serve_lrs:
+        import secrets
+
+        secret = secrets.token_urlsafe(12)
+        console.print(f"LRS credential: demo / {secret}  (scope all)")
+        serve(db=str(result.db), port=port, credential=[f"demo:{secret}"])
 
 
 def _csv_list(text: str | None) -> list[str] | None:
