@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
@@ -51,6 +51,21 @@ class DocumentScope:
     activity_id: str | None = None
     agent: str | None = None
     registration: str | None = None
+
+
+def naive_utc(when: datetime) -> datetime:
+    """``when`` as a naive UTC datetime, the form both backends' TIMESTAMP columns hold."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+
+
+def aware_utc(when: datetime) -> datetime:
+    """A stored naive UTC datetime as an aware one."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def scope_values(scope: DocumentScope) -> list[str]:
+    """The (kind, activity_id, agent, registration) key columns of a scope; '' for unused fields."""
+    return [scope.kind, scope.activity_id or "", scope.agent or "", scope.registration or ""]
 
 
 @dataclass(frozen=True)

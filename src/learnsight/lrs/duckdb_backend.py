@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +24,15 @@ from learnsight.lrs.backend import (
     ErasureReport,
     LRSBackend,
     StatementRow,
+    aware_utc,
+    naive_utc,
+    scope_values,
 )
 from learnsight.lrs.query import Query
 from learnsight.lrs.statements import KIND, LRSError, Prepared, definitions_of
 from learnsight.store.base import IngestBatch
 from learnsight.store.duckdb_store import DuckDBStore
 from learnsight.xapi.columns import statements_table
-
-
-def _naive_utc(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
-
-
-def _aware(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
-def _scope_values(scope: DocumentScope) -> list[str]:
-    return [scope.kind, scope.activity_id or "", scope.agent or "", scope.registration or ""]
-
 
 _SCOPE_WHERE = "kind = ? AND activity_id = ? AND agent = ? AND registration = ?"
 
@@ -66,7 +56,7 @@ class DuckDBBackend(LRSBackend):
                 record.secret_hash,
                 " ".join(record.scopes),
                 json.dumps(record.authority),
-                _naive_utc(record.created_at),
+                naive_utc(record.created_at),
             ],
         )
 
@@ -83,7 +73,7 @@ class DuckDBBackend(LRSBackend):
                 secret_hash=bytes(digest),
                 scopes=tuple(str(scopes).split()),
                 authority=json.loads(authority),
-                created_at=_aware(created),
+                created_at=aware_utc(created),
             )
             for key, salt, digest, scopes, authority, created in rows
         ]
@@ -166,36 +156,36 @@ class DuckDBBackend(LRSBackend):
         rows = self.con.execute(
             f"SELECT content, content_type, etag, updated FROM lrs_documents WHERE {_SCOPE_WHERE} "
             "AND document_id = ?",
-            [*_scope_values(key.scope), key.document_id],
+            [*scope_values(key.scope), key.document_id],
         ).fetchall()
         if not rows:
             return None
         content, content_type, etag, updated = rows[0]
-        return Document(bytes(content), str(content_type), str(etag), _aware(updated))
+        return Document(bytes(content), str(content_type), str(etag), aware_utc(updated))
 
     def put_document(self, key: DocumentKey, document: Document) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO lrs_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                *_scope_values(key.scope),
+                *scope_values(key.scope),
                 key.document_id,
                 document.content,
                 document.content_type,
                 document.etag,
-                _naive_utc(document.updated),
+                naive_utc(document.updated),
             ],
         )
 
     def delete_document(self, key: DocumentKey) -> None:
         self.con.execute(
             f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} AND document_id = ?",
-            [*_scope_values(key.scope), key.document_id],
+            [*scope_values(key.scope), key.document_id],
         )
 
     def document_ids(self, scope: DocumentScope, since: datetime | None = None) -> list[str]:
-        extra, params = "", list[Any](_scope_values(scope))
+        extra, params = "", list[Any](scope_values(scope))
         if since is not None:
-            extra, params = " AND updated > ?", [*params, _naive_utc(since)]
+            extra, params = " AND updated > ?", [*params, naive_utc(since)]
         rows = self.con.execute(
             f"SELECT document_id FROM lrs_documents WHERE {_SCOPE_WHERE}{extra} ORDER BY document_id",
             params,
@@ -204,7 +194,7 @@ class DuckDBBackend(LRSBackend):
 
     def delete_documents(self, scope: DocumentScope) -> int:
         rows = self.con.execute(
-            f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} RETURNING document_id", _scope_values(scope)
+            f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} RETURNING document_id", scope_values(scope)
         ).fetchall()
         return len(rows)
 

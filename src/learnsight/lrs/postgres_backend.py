@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -28,6 +28,9 @@ from learnsight.lrs.backend import (
     ErasureReport,
     LRSBackend,
     StatementRow,
+    aware_utc,
+    naive_utc,
+    scope_values,
 )
 from learnsight.lrs.query import Query
 from learnsight.lrs.statements import Prepared, definitions_of
@@ -40,18 +43,6 @@ _SCOPE_WHERE = "kind = %s AND activity_id = %s AND agent = %s AND registration =
 def _pg(sql: str) -> str:
     """``?`` placeholders (DuckDB style) as psycopg's ``%s``."""
     return sql.replace("%", "%%").replace("?", "%s")
-
-
-def _naive_utc(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
-
-
-def _aware(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
-def _scope_values(scope: DocumentScope) -> list[str]:
-    return [scope.kind, scope.activity_id or "", scope.agent or "", scope.registration or ""]
 
 
 class PostgresBackend(LRSBackend):
@@ -83,7 +74,7 @@ class PostgresBackend(LRSBackend):
                 record.secret_hash,
                 " ".join(record.scopes),
                 json.dumps(record.authority),
-                _naive_utc(record.created_at),
+                naive_utc(record.created_at),
             ],
         )
 
@@ -94,7 +85,7 @@ class PostgresBackend(LRSBackend):
             params,
         )
         return [
-            CredentialRecord(str(k), bytes(s), bytes(h), tuple(str(sc).split()), json.loads(a), _aware(c))
+            CredentialRecord(str(k), bytes(s), bytes(h), tuple(str(sc).split()), json.loads(a), aware_utc(c))
             for k, s, h, sc, a, c in rows
         ]
 
@@ -183,12 +174,12 @@ class PostgresBackend(LRSBackend):
         rows = self._all(
             f"SELECT content, content_type, etag, updated FROM lrs_documents WHERE {_SCOPE_WHERE} "
             "AND document_id = %s",
-            [*_scope_values(key.scope), key.document_id],
+            [*scope_values(key.scope), key.document_id],
         )
         if not rows:
             return None
         content, content_type, etag, updated = rows[0]
-        return Document(bytes(content), str(content_type), str(etag), _aware(updated))
+        return Document(bytes(content), str(content_type), str(etag), aware_utc(updated))
 
     def put_document(self, key: DocumentKey, document: Document) -> None:
         self._all(
@@ -197,25 +188,25 @@ class PostgresBackend(LRSBackend):
             "content = EXCLUDED.content, content_type = EXCLUDED.content_type, etag = EXCLUDED.etag, "
             "updated = EXCLUDED.updated RETURNING document_id",
             [
-                *_scope_values(key.scope),
+                *scope_values(key.scope),
                 key.document_id,
                 document.content,
                 document.content_type,
                 document.etag,
-                _naive_utc(document.updated),
+                naive_utc(document.updated),
             ],
         )
 
     def delete_document(self, key: DocumentKey) -> None:
         self._all(
             f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} AND document_id = %s RETURNING 1",
-            [*_scope_values(key.scope), key.document_id],
+            [*scope_values(key.scope), key.document_id],
         )
 
     def document_ids(self, scope: DocumentScope, since: datetime | None = None) -> list[str]:
-        extra, params = "", list[Any](_scope_values(scope))
+        extra, params = "", list[Any](scope_values(scope))
         if since is not None:
-            extra, params = " AND updated > %s", [*params, _naive_utc(since)]
+            extra, params = " AND updated > %s", [*params, naive_utc(since)]
         rows = self._all(
             f"SELECT document_id FROM lrs_documents WHERE {_SCOPE_WHERE}{extra} ORDER BY document_id", params
         )
@@ -223,7 +214,7 @@ class PostgresBackend(LRSBackend):
 
     def delete_documents(self, scope: DocumentScope) -> int:
         return len(
-            self._all(f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} RETURNING 1", _scope_values(scope))
+            self._all(f"DELETE FROM lrs_documents WHERE {_SCOPE_WHERE} RETURNING 1", scope_values(scope))
         )
 
     # -- privacy and lifetime ------------------------------------------------------------------
