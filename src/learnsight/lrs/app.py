@@ -8,13 +8,14 @@ credentials (§4); request errors are 400 (FastAPI's 422 is replaced), conflicts
 
 The backend (:mod:`learnsight.lrs.backend`: the DuckDB store by default, or PostgreSQL) is used by
 one request at a time (a lock), so a statement batch is visible to the next request, and on DuckDB to
-indicators, once its POST or PUT answered.
+indicators, once its POST or PUT answered.  Statement writes that arrive together are committed
+together (:mod:`learnsight.lrs.writer`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -24,14 +25,14 @@ from typing import Any, Final
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import RequestResponseEndpoint
 
 from learnsight.lrs import document_routes, headers, query
-from learnsight.lrs.alternate import AlternateRequestSyntax
+from learnsight.lrs.alternate import AlternateRequestSyntax, ASGIApp, Message, Receive, Scope, Send
 from learnsight.lrs.attachments import (
     Part,
-    attachment_document,
     attachment_key,
     check_parts,
     declared,
@@ -41,9 +42,10 @@ from learnsight.lrs.attachments import (
 from learnsight.lrs.auth import Credential, add_credential
 from learnsight.lrs.backend import LRSBackend
 from learnsight.lrs.connect import open_backend
-from learnsight.lrs.context import LRSContext
+from learnsight.lrs.context import CHALLENGE, LRSContext
 from learnsight.lrs.signature import verify_signed
-from learnsight.lrs.statements import LRSError, fetch_one, now_stored, prepare, store_statements
+from learnsight.lrs.statements import LRSError, fetch_one, now_stored, prepare, unique_statements
+from learnsight.lrs.writer import StaleCredential, StatementWriter
 from learnsight.xapi.columns import canonical_json
 
 PREFIX: Final = "/xAPI"
@@ -68,6 +70,46 @@ SINGLE_PARAMS: Final = frozenset({"statementId", "voidedStatementId", "format", 
 
 Credentials = Mapping[str, tuple[str, Iterable[str]]]
 """Credentials to create at start-up: key -> (secret, scopes)."""
+
+
+class VersionHeader:
+    """ASGI middleware requiring and answering ``X-Experience-API-Version`` (Part Three §6.2) and
+    adding ``X-Experience-API-Consistent-Through`` to statement GETs (§2.1.3).
+
+    Plain ASGI rather than ``BaseHTTPMiddleware``, whose extra task and stream per request cost
+    about a millisecond on every statement POST.
+    """
+
+    def __init__(self, app: ASGIApp, *, default_version: str, consistent_through: Callable[[], str]) -> None:
+        self.app = app
+        self.default_version = default_version
+        self.consistent_through = consistent_through
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        version = headers.SUPPORTED[0]
+        if path.startswith(PREFIX) and path.rstrip("/") != f"{PREFIX}/about":
+            named = Headers(scope=scope).get(headers.VERSION_HEADER)
+            try:
+                version = headers.negotiate(named)
+            except ValueError as exc:
+                await _error(400, str(exc), self.default_version)(scope, receive, send)
+                return
+        scope.setdefault("state", {})["xapi_version"] = version
+        consistent = scope["method"] in ("GET", "HEAD") and path.startswith(f"{PREFIX}/statements")
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent = MutableHeaders(scope=message)
+                sent[headers.VERSION_HEADER] = version
+                if consistent and headers.CONSISTENT_THROUGH_HEADER not in sent:
+                    sent[headers.CONSISTENT_THROUGH_HEADER] = self.consistent_through()
+            await send(message)
+
+        await self.app(scope, receive, answer)
 
 
 def _error(status: int, message: str, version: str = headers.SUPPORTED[0]) -> JSONResponse:
@@ -138,6 +180,7 @@ def create_app(
     ctx = LRSContext(backend)
     lock = ctx.lock
     authenticate = ctx.authenticate
+    writer = StatementWriter(backend, lock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -148,23 +191,9 @@ def create_app(
     app = FastAPI(title="learnsight LRS", lifespan=lifespan)
     app.state.lrs = ctx
 
-    @app.middleware("http")
-    async def version_header(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        """Require and answer ``X-Experience-API-Version`` (Part Three §6.2)."""
-        path = request.url.path
-        version = headers.SUPPORTED[0]
-        if path.startswith(PREFIX) and path.rstrip("/") != f"{PREFIX}/about":
-            try:
-                version = headers.negotiate(request.headers.get(headers.VERSION_HEADER))
-            except ValueError as exc:
-                return _error(400, str(exc), default_version)
-        request.state.xapi_version = version
-        response = await call_next(request)
-        response.headers[headers.VERSION_HEADER] = version
-        if request.method in ("GET", "HEAD") and path.startswith(f"{PREFIX}/statements"):
-            response.headers.setdefault(headers.CONSISTENT_THROUGH_HEADER, query.stored_now())
-        return response
-
+    app.add_middleware(
+        VersionHeader, default_version=default_version, consistent_through=writer.consistent_through
+    )
     app.add_middleware(AlternateRequestSyntax, prefix=PREFIX)  # outermost: runs before the version check
 
     @app.exception_handler(LRSError)
@@ -194,40 +223,68 @@ def create_app(
         """The statement JSON and the attachment bodies of a PUT/POST (Part Three §1.5.2)."""
         return parse_statement_request(request.headers.get("Content-Type"), await request.body())
 
-    def accept(
+    async def write_credential(request: Request) -> tuple[Credential, bytes]:
+        """The credential of a statement write and its secret hash: from the cache of verified
+        credentials without waiting for the lock (the writer re-checks it), else authenticated."""
+        verified = ctx.verified(request, "statements/write")
+        if verified is None:
+            await run_in_threadpool(authenticate, request, "statements/write")
+            verified = ctx.verified(request, "statements/write")
+        if verified is None:  # replaced between the two looks
+            raise StarletteHTTPException(401, "invalid credentials", headers=CHALLENGE)
+        return verified
+
+    async def accept(
         items: list[Any],
         parts: dict[str, Part],
         request: Request,
-        credential: Credential,
+        verified: tuple[Credential, bytes],
         *,
         many: bool,
         statement_id: str | None = None,
     ) -> list[str]:
-        """Validate, complete and store statements with their attachments (under the lock)."""
+        """Validate and complete statements with their attachments, then store them through the
+        group-committing writer (:mod:`learnsight.lrs.writer`)."""
         version = request.state.xapi_version
-        stored = now_stored()
-        prepared = []
-        for i, item in enumerate(items, start=1):
-            prepared.append(
-                prepare(
-                    item,
-                    version=version,
-                    credential=credential,
-                    stored=stored,
-                    index=i if many else None,
-                    statement_id=statement_id,
+        for attempt in (1, 2):
+            credential, secret_hash = verified
+            stored = now_stored()
+            prepared = []
+            for i, item in enumerate(items, start=1):
+                prepared.append(
+                    prepare(
+                        item,
+                        version=version,
+                        credential=credential,
+                        stored=stored,
+                        index=i if many else None,
+                        statement_id=statement_id,
+                    )
                 )
-            )
-            verify_signed(item, parts)  # after validation: the item is a valid statement
-        bodies = check_parts([p.statement for p in prepared], parts)
-        for body in bodies:
-            backend.put_document(attachment_key(body.sha2), attachment_document(body, stored[0]))
-        return store_statements(backend, prepared, source=f"lrs:{credential.key}", version=version)
+                verify_signed(item, parts)  # after validation: the item is a valid statement
+            bodies = check_parts([p.statement for p in prepared], parts)
+            unique = unique_statements(prepared, version=version)
+            try:
+                await writer.write(
+                    unique,
+                    source=f"lrs:{credential.key}",
+                    stored=stored,
+                    credential=(credential.key, secret_hash),
+                    bodies=bodies,
+                )
+            except StaleCredential:
+                if attempt == 2:
+                    raise StarletteHTTPException(401, "invalid credentials", headers=CHALLENGE) from None
+                await run_in_threadpool(authenticate, request, "statements/write")  # 401/403 if revoked
+                verified = await write_credential(request)
+                continue
+            return [p.id for p in prepared]
+        raise AssertionError("unreachable")
 
     @app.post(f"{PREFIX}/statements")
     async def post_statements(request: Request) -> Response:
         """Store one statement or an array; answer their ids (Part Three §2.1.2)."""
-        credential = authenticate(request, "statements/write")
+        verified = await write_credential(request)
         if request.query_params:
             raise LRSError(400, f"unknown parameter(s): {', '.join(sorted(request.query_params))}")
         body, parts = await receive(request)
@@ -235,14 +292,12 @@ def create_app(
         items = body if many else [body]
         if many and not items:
             raise LRSError(400, "an empty array of statements")
-        with lock:
-            ids = accept(items, parts, request, credential, many=many)
-        return JSONResponse(ids)
+        return JSONResponse(await accept(items, parts, request, verified, many=many))
 
     @app.put(f"{PREFIX}/statements")
     async def put_statement(request: Request) -> Response:
         """Store one statement under ``statementId`` (Part Three §2.1.1); 204."""
-        credential = authenticate(request, "statements/write")
+        verified = await write_credential(request)
         params = request.query_params
         if "statementId" not in params:
             raise LRSError(400, "PUT needs the statementId parameter")
@@ -253,8 +308,7 @@ def create_app(
         body, parts = await receive(request)
         if isinstance(body, list):
             raise LRSError(400, "PUT takes one statement, not an array")
-        with lock:
-            accept([body], parts, request, credential, many=False, statement_id=sid)
+        await accept([body], parts, request, verified, many=False, statement_id=sid)
         return Response(status_code=204)
 
     def answer(
@@ -277,7 +331,7 @@ def create_app(
         params = dict(request.query_params)
         if len(request.query_params.multi_items()) != len(params):
             raise LRSError(400, "a query parameter is given more than once")
-        consistent = {headers.CONSISTENT_THROUGH_HEADER: query.stored_now()}
+        consistent = {headers.CONSISTENT_THROUGH_HEADER: writer.consistent_through()}
         with_attachments = _boolean(params, "attachments")
         languages = query.accepted_languages(request.headers.get("Accept-Language"))
         if "statementId" in params or "voidedStatementId" in params:
@@ -314,7 +368,7 @@ def create_app(
     async def more_statements(request: Request, token: str) -> Response:
         """The next page of a query (the ``more`` IRL of a StatementResult)."""
         authenticate(request, "statements/read")
-        consistent = {headers.CONSISTENT_THROUGH_HEADER: query.stored_now()}
+        consistent = {headers.CONSISTENT_THROUGH_HEADER: writer.consistent_through()}
         with lock:
             statements, following = query.run(backend, query.from_token(token))
         return JSONResponse(_result(statements, following), headers=_last_modified(statements, consistent))

@@ -141,6 +141,12 @@ class LRSBackend(ABC):
     def list_credentials(self) -> list[CredentialRecord]:
         """Every credential, ordered by key."""
 
+    def credential_hash(self, key: str) -> bytes | None:
+        """The stored secret hash of credential ``key`` (``None``: no such credential); what the
+        statement writer re-checks on every write.  Backends may answer it more cheaply."""
+        record = self.get_credential(key)
+        return record.secret_hash if record is not None else None
+
     @abstractmethod
     def delete_credential(self, key: str) -> bool:
         """Remove the credential ``key``; ``False`` when there was none."""

@@ -39,7 +39,7 @@ class LRSContext:
         pair = basic_credentials(request.headers.get("Authorization"))
         if pair is None:
             raise HTTPException(401, "HTTP Basic credentials are required", headers=CHALLENGE)
-        cache_key = (pair[0], hashlib.sha256(pair[1].encode()).hexdigest())
+        cache_key = _cache_key(pair)
         with self.lock:
             record = self.backend.get_credential(pair[0])  # a revoked or replaced key fails at once
             cached = self._verified.get(cache_key)
@@ -53,7 +53,31 @@ class LRSContext:
                     self._verified[cache_key] = (credential, record.secret_hash)
         if credential is None:
             raise HTTPException(401, "invalid credentials", headers=CHALLENGE)
-        allowed = credential.can_read if scope == "statements/read" else credential.allows(scope)
-        if not allowed:
-            raise HTTPException(403, f"the credentials lack the {scope} scope")
+        _require(credential, scope)
         return credential
+
+    def verified(self, request: Request, scope: str) -> tuple[Credential, bytes] | None:
+        """The request's credential and its stored secret hash as verified by an earlier request,
+        without reading the backend (so without the lock); ``None`` when not verified before.
+
+        Whoever uses it must re-check the stored record under the lock before acting (the
+        statement writer does, :mod:`learnsight.lrs.writer`).  Raises 403 when the credential
+        lacks ``scope``.
+        """
+        pair = basic_credentials(request.headers.get("Authorization"))
+        if pair is None:
+            return None
+        hit = self._verified.get(_cache_key(pair))
+        if hit is not None:
+            _require(hit[0], scope)
+        return hit
+
+
+def _cache_key(pair: tuple[str, str]) -> tuple[str, str]:
+    return pair[0], hashlib.sha256(pair[1].encode()).hexdigest()
+
+
+def _require(credential: Credential, scope: str) -> None:
+    allowed = credential.can_read if scope == "statements/read" else credential.allows(scope)
+    if not allowed:
+        raise HTTPException(403, f"the credentials lack the {scope} scope")

@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Final
 
 from learnsight.lrs.backend import LRSBackend
@@ -292,8 +292,3 @@ def canonical_format(statement: dict[str, Any], languages: list[str]) -> dict[st
         return {k: walk(k, v) for k, v in value.items()}
 
     return {k: walk(k, v) for k, v in statement.items()}
-
-
-def stored_now() -> str:
-    """Consistent-through value: every statement stored up to now is returned by queries."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

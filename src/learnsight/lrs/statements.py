@@ -59,7 +59,12 @@ def now_stored() -> tuple[datetime, str]:
     """The current time as an aware UTC datetime and as the ``stored`` text (millisecond ``Z``)."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    return now, now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return now, stored_text(now)
+
+
+def stored_text(when: datetime) -> str:
+    """``when`` (aware, UTC) in the LRS's ``stored`` format: milliseconds and ``Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _content(statement: dict[str, Any], *, timestamp_set: bool = False) -> str:
@@ -87,7 +92,7 @@ def prepare(
     if version.startswith("2") and isinstance(own, str) and own.startswith("1.0"):
         version = "1.0.3"  # a 2.0 LRS accepts 1.0.x statements under their own rules (9274.1.1 §4.2.3)
     try:
-        parse_statement(received, version=version, index=index)
+        stmt = parse_statement(received, version=version, index=index)
     except StatementValidationError as exc:
         raise LRSError(400, str(exc)) from None
     completed = dict(received)
@@ -107,7 +112,11 @@ def prepare(
         _context_arrays(completed["object"])
     completed["authority"] = credential.authority
     completed.setdefault("version", "2.0.0" if version.startswith("2") else "1.0.0")
-    stmt = parse_statement(completed, version=version, index=index)
+    # Validated once, as received: what the LRS adds (id, stored, a timestamp equal to stored,
+    # the credential's authority, version, arrays for contextActivities) is valid by construction
+    # and gives the same columns, so the completed statement is not parsed again.
+    if stmt.id is None:
+        stmt = stmt.model_copy(update={"id": completed["id"]})
     row = statement_columns(stmt, stored=stored[0], source=completed)
     return Prepared(id=row["id"], statement=completed, row=row, timestamp_set="timestamp" not in received)
 
@@ -129,14 +138,20 @@ def _where(index: int | None) -> str:
     return f"statement {index}: " if index is not None else ""
 
 
-def store_statements(
-    backend: LRSBackend, prepared: Sequence[Prepared], *, source: str, version: str = "1.0.3"
-) -> list[str]:
-    """Write a batch atomically after the conflict checks; returns the ids in request order.
+@dataclass(frozen=True)
+class WriteRequest:
+    """The statements of one PUT or POST, their ids unique (:func:`unique_statements`), and the
+    ``source`` of their ingest batch (``lrs:<credential key>``)."""
 
-    Raises :class:`LRSError`: 400 for two statements with one id in the batch (under 1.0.3 only
-    when their content differs; IEEE 9274.1.1 §5.4.1.2 refuses any repeated id), 409 for an id
-    stored with different content.
+    prepared: tuple[Prepared, ...]
+    source: str
+
+
+def unique_statements(prepared: Sequence[Prepared], *, version: str) -> list[Prepared]:
+    """The statements of one request with each id once, in request order.
+
+    Raises :class:`LRSError` 400 for two statements with one id (under 1.0.3 only when their
+    content differs; IEEE 9274.1.1 §5.4.1.2 refuses any repeated id).
     """
     unique: dict[str, Prepared] = {}
     for item in prepared:
@@ -149,24 +164,90 @@ def store_statements(
             item.statement, timestamp_set=seen.timestamp_set
         ):
             raise LRSError(400, f"statement id {item.id} occurs twice in the request with different content")
-    new = _check_conflicts(backend, list(unique.values()))
-    backend.insert_statements(new, source=source)
+    return list(unique.values())
+
+
+def store_groups(backend: LRSBackend, requests: Sequence[WriteRequest]) -> list[LRSError | None]:
+    """Store several requests as if one after another, with one conflict lookup and, per source,
+    one atomic insert; the outcome of each request (``None``: stored).
+
+    A request whose statement is stored with different content, or was sent with different content
+    by an earlier request of the group, gets a 409 and writes nothing.  Should a group's insert fail,
+    its requests are written one by one, so that only the faulty one is refused.
+    """
+    stored = backend.stored_raw(list(dict.fromkeys(p.id for r in requests for p in r.prepared)))
+    earlier: dict[str, Prepared] = {}
+    outcomes: list[LRSError | None] = []
+    accepted: list[tuple[WriteRequest, list[Prepared]]] = []
+    for request in requests:
+        try:
+            new = _new_items(stored, earlier, request.prepared)
+        except LRSError as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(None)
+        accepted.append((request, new))
+        earlier.update((p.id, p) for p in new)
+    by_source: dict[str, list[tuple[int, list[Prepared]]]] = {}
+    for position, (request, new) in enumerate(accepted):
+        by_source.setdefault(request.source, []).append((position, new))
+    indices = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    for source, members in by_source.items():
+        rows = [p for _, new in members for p in new]
+        try:
+            backend.insert_statements(rows, source=source)
+        except LRSError:
+            if len(members) == 1:
+                outcomes[indices[members[0][0]]] = _insert_alone(backend, members[0][1], source)
+                continue
+            for position, new in members:
+                outcomes[indices[position]] = _insert_alone(backend, new, source)
+    return outcomes
+
+
+def _insert_alone(backend: LRSBackend, new: list[Prepared], source: str) -> LRSError | None:
+    try:
+        backend.insert_statements(new, source=source)
+    except LRSError as exc:
+        return exc
+    return None
+
+
+def store_statements(
+    backend: LRSBackend, prepared: Sequence[Prepared], *, source: str, version: str = "1.0.3"
+) -> list[str]:
+    """Write one request's statements atomically after the conflict checks; returns the ids in
+    request order.  Raises :class:`LRSError`: 400 for a repeated id (:func:`unique_statements`),
+    409 for an id stored with different content.
+    """
+    request = WriteRequest(tuple(unique_statements(prepared, version=version)), source)
+    outcome = store_groups(backend, [request])[0]
+    if outcome is not None:
+        raise outcome
     return [p.id for p in prepared]
 
 
-def _check_conflicts(backend: LRSBackend, items: list[Prepared]) -> list[Prepared]:
-    """The items not yet stored; raises 409 for one stored with different content."""
-    stored = backend.stored_raw([p.id for p in items])
+def _new_items(
+    stored: dict[str, str | None], earlier: dict[str, Prepared], items: Sequence[Prepared]
+) -> list[Prepared]:
+    """The items neither stored nor sent by an earlier request; raises 409 for one stored or sent
+    earlier with different content."""
     new = []
     for item in items:
-        if item.id not in stored:
+        ts = item.timestamp_set
+        if item.id in earlier:
+            same = _content(earlier[item.id].statement, timestamp_set=ts) == _content(
+                item.statement, timestamp_set=ts
+            )
+        elif item.id in stored:
+            raw = stored[item.id]
+            same = raw is not None and _content(json.loads(raw), timestamp_set=ts) == _content(
+                item.statement, timestamp_set=ts
+            )
+        else:
             new.append(item)
             continue
-        raw = stored[item.id]
-        ts = item.timestamp_set
-        if raw is None or _content(json.loads(raw), timestamp_set=ts) != _content(
-            item.statement, timestamp_set=ts
-        ):
+        if not same:
             raise LRSError(409, f"statement {item.id} is already stored with different content")
     return new
 

@@ -31,6 +31,11 @@ class IngestBatch:
     courses: pa.Table | None = None
     rejections: Sequence[Rejection] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    new_ids: bool = False
+    """The writer has checked, holding the store's only writable connection, that every statement
+    id is new and occurs once (the LRS does, :func:`learnsight.lrs.statements.store_groups`): the
+    store then skips its own anti-join against the stored ids, most of a small batch's cost, and
+    still refuses the batch if an id repeats within it.  Needs ``statements`` as a ``pa.Table``."""
 
 
 @dataclass(frozen=True)
