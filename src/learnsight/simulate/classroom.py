@@ -101,7 +101,7 @@ def simulate_classroom(
         ),
     ]
 
-    def during(rows: np.ndarray, lo_min: float) -> np.ndarray:
+    def during(rows: IntArray, lo_min: float) -> IntArray:
         offset = rng.uniform(lo_min * MINUTE, length - 2 * MINUTE, rows.size)
         return np.asarray(start[rows] + offset.astype(np.int64), dtype=np.int64)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import numpy as np
@@ -72,7 +72,7 @@ def sigmoid(x: FloatArray | float) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64))), dtype=np.float64)
 
 
-def expand(counts: npt.NDArray[np.integer]) -> tuple[IntArray, IntArray]:
+def expand(counts: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, IntArray]:
     """Rows of a count vector: ``(parent, k)`` with ``parent`` repeated ``counts`` times and ``k``
     numbering each parent's events 0, 1, ...
 

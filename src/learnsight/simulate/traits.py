@@ -125,6 +125,6 @@ def study_times(
 ) -> IntArray:
     """Unix seconds of online-study events: a day in ``[day_start, day_start + max_days)`` (day
     starts as Unix seconds) at the student's preferred ``hours`` ± N(0, 2²) hours."""
-    day = rng.integers(0, np.maximum(max_days, 1))
+    day = rng.integers(0, np.maximum(max_days, 1), dtype=np.int64)
     hour = np.mod(hours + rng.normal(0.0, 2.0, hours.size), 24.0)
-    return day_start + day * 86_400 + (hour * 3600.0).astype(np.int64)
+    return np.asarray(day_start + day * 86_400 + (hour * 3600.0).astype(np.int64), dtype=np.int64)

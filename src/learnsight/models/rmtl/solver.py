@@ -186,7 +186,7 @@ def fista(
         decrease = F - Fn
         F = Fn
         history.append(F)
-        if abs(decrease) <= tol * max(abs(F), np.finfo(float).tiny):
+        if abs(decrease) <= tol * max(abs(F), float(np.finfo(float).tiny)):
             converged = True
             break
     return FistaResult(P, Q, b, n_iter, np.asarray(history), L, converged)
