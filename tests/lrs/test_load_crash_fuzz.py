@@ -68,10 +68,16 @@ def start_server(target: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def run_load(
-    base: str, clients: int, batches: int, size: int, stop: threading.Event | None = None
+    base: str,
+    clients: int,
+    batches: int,
+    size: int,
+    stop: threading.Event | None = None,
+    acknowledged: set[str] | None = None,
 ) -> set[str]:
-    """POST ``batches`` batches of ``size`` from each of ``clients`` threads; the acknowledged ids."""
-    acknowledged: set[str] = set()
+    """POST ``batches`` batches of ``size`` from each of ``clients`` threads; the acknowledged ids
+    (collected into ``acknowledged`` as they come, when given)."""
+    acknowledged = set() if acknowledged is None else acknowledged
     lock = threading.Lock()
 
     def client(c: int) -> None:
@@ -137,16 +143,19 @@ def test_kill_9_keeps_every_acknowledged_statement(tmp_path: Path) -> None:
     proc = start_server(target, port)
     base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
-    result: dict[str, set[str]] = {}
-    loader = threading.Thread(target=lambda: result.setdefault("ids", run_load(base, 16, 40, 25, stop)))
+    acknowledged: set[str] = set()
+    loader = threading.Thread(target=run_load, args=(base, 16, 40, 25, stop, acknowledged))
     loader.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 200 and time.monotonic() < deadline:  # mid-load, however busy the machine
+        time.sleep(0.05)
+    time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     stop.set()
     loader.join()
-    acknowledged = result["ids"]
     assert acknowledged, "nothing was acknowledged before the kill"
+    assert len(acknowledged) < 16 * 40 * 25, "the kill came after the load, not in the middle of it"
     proc = start_server(target, port)
     try:
         ids = stored_ids(base)
