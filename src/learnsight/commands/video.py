@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -105,6 +104,7 @@ def analyze(
     from learnsight.vision.pipeline import AnalysisConfig, analyze_video
     from learnsight.vision.pipeline import store_lesson as store_statements
     from learnsight.vision.roster import load_roster
+    from learnsight.vision.summary import write_lesson_outputs
 
     path = _db(db)
     loaded = load_roster(path, roster) if roster is not None else None
@@ -144,7 +144,7 @@ def analyze(
         report = store_statements(store, analysis)
     finally:
         store.close()
-    written = _write_outputs(analysis, out)
+    written = write_lesson_outputs(analysis, out)
     result = {
         "video": str(video),
         "lesson": analysis.lesson.lesson,
@@ -220,13 +220,29 @@ def identify_eval(
 def train_behaviour(
     labels: Annotated[Path, typer.Argument(help="Annotations CSV: video,start_s,end_s,track,behaviour.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the fitted model.")],
-    model: Annotated[str, typer.Option("--model", help="svm or cnn3d.")] = "svm",
+    model: Annotated[str, typer.Option("--model", help="svm (clip statistics) or cnn3d.")] = "svm",
+    rate: Annotated[float, typer.Option("--rate", help="Keypoint readings per second.")] = 2.0,
+    clip: Annotated[float, typer.Option("--clip", help="Seconds per training clip.")] = 4.0,
 ) -> None:
-    """Train the posture classifier from annotated clips; prints one JSON report."""
-    from learnsight.vision.behaviour import train_from_annotations
+    """Train the posture classifier from annotated clips; prints one JSON report (clips per
+    behaviour, cross-validated accuracy) and writes the model to OUT."""
+    from learnsight.vision.behaviour import save_model, train_from_annotations
 
-    report = train_from_annotations(labels, out, model=model)
-    print(json.dumps(_jsonable(report)))
+    if model not in ("svm", "cnn3d"):
+        raise LearnsightError(f"--model: expected svm or cnn3d, got {model!r}")
+    report = train_from_annotations(labels, model=model, rate_hz=rate, clip_s=clip)  # type: ignore[arg-type]
+    save_model(report.model, out)
+    data = {
+        "model": model,
+        "model_path": str(out),
+        "clips": report.clips,
+        "frames": report.frames,
+        "frames_without_keypoints": report.frames_without_keypoints,
+        "cv_accuracy": report.cv_accuracy,
+        "cv_uncertain": report.cv_uncertain,
+        "folds": report.folds,
+    }
+    print(json.dumps(data))
 
 
 @video_app.command("synthetic")
@@ -268,35 +284,6 @@ def _start(start: str | None, video: Path) -> datetime:
     except ValueError:
         raise LearnsightError(f"--start: {start!r} is not an ISO 8601 time") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _write_outputs(analysis: Any, out: Path) -> list[Path]:
-    from learnsight.vision.summary import summarise, write_tables, write_timeline
-
-    people = summarise(analysis.observations, analysis.hand_raises)
-    lesson = {
-        "lesson": analysis.lesson.lesson,
-        "course": analysis.lesson.course,
-        "camera": analysis.lesson.camera,
-        "video": analysis.lesson.video_name,
-        "start": analysis.lesson.start.isoformat(),
-        "frames": analysis.frames,
-        "video_seconds": round(analysis.video_seconds, 1),
-        "analysis_rate": analysis.rate,
-        "people": len(people),
-        "identified": sum(p.enrolled for p in people),
-    }
-    written = write_tables(people, lesson, out)
-    observations_csv = out / "observations.csv"
-    with observations_csv.open("w", newline="") as f:
-        writer = csv.DictWriter(
-            f, fieldnames=[*asdict(analysis.observations[0])] if analysis.observations else []
-        )
-        writer.writeheader()
-        writer.writerows(asdict(o) for o in analysis.observations)
-    written.append(observations_csv)
-    written.append(write_timeline(analysis.observations, out, title=f"lesson {analysis.lesson.lesson}"))
-    return written
 
 
 def _print_people(summary_json: Path) -> None:

@@ -56,6 +56,8 @@ class AnalysisConfig:
     recheck_s: float = 30.0
     posture: bool = True
     posture_every_s: float = 2.0
+    camera_pitch: float = 20.0
+    """Degrees the camera looks down at the class (the posture rules correct head pitch by it)."""
     expression_half_life_s: float = 4.0
     expression_min_confidence: float | None = None
     min_track_frames: int = 2
@@ -247,7 +249,7 @@ def _identifier(roster: Any | None) -> Any | None:
 def _pose_reader() -> Any:
     from learnsight.vision.posture import PoseReader
 
-    return PoseReader()
+    return PoseReader(hands=False)  # hands add 40 ms per student and the rules do without them
 
 
 def _identify(
@@ -286,8 +288,10 @@ def _decide(state: TrackState, identifier: Any, t: float) -> None:
 def _windows(
     states: list[TrackState], config: AnalysisConfig
 ) -> tuple[list[obs.Observation], list[obs.HandRaise]]:
-    from learnsight.vision.behaviour import classify_clip
+    from learnsight.vision.behaviour import GeometricRules
     from learnsight.vision.expression import read, smooth
+
+    rules = GeometricRules(camera_pitch=config.camera_pitch)
 
     observations: list[obs.Observation] = []
     raises: list[obs.HandRaise] = []
@@ -310,7 +314,7 @@ def _windows(
             if inside.size:
                 reading = read(smoothed[inside[-1] : inside[-1] + 1], **min_conf)[0]
                 clip = [k for tk, k in state.keypoints if start <= tk < end]
-                posture = classify_clip(clip)
+                posture = rules.read(clip)
                 observations.append(
                     obs.Observation(
                         track=state.track.id,

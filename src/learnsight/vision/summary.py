@@ -14,14 +14,16 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
+from learnsight.vision.behaviour import BEHAVIOURS, POSITIVE_BEHAVIOURS
 from learnsight.vision.observations import UNCERTAIN, HandRaise, Observation
 
-BEHAVIOURS: Final = ("upright", "writing", "hand-raised", "lying-on-desk", "looking-around", "phone")
-POSITIVE_BEHAVIOURS: Final = frozenset(BEHAVIOURS[:3])
+if TYPE_CHECKING:
+    from learnsight.vision.pipeline import LessonAnalysis
+
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,35 @@ def write_timeline(observations: list[Observation], out: Path, *, title: str) ->
     path = out / "timeline.html"
     timeline(observations, title=title).write_html(str(path), include_plotlyjs=True, full_html=True)
     return path
+
+
+def write_lesson_outputs(analysis: LessonAnalysis, out: Path) -> list[Path]:
+    """Everything a lesson's analysis writes to ``out``: ``students.csv``, ``summary.json``,
+    ``observations.csv`` and ``timeline.html``."""
+    people = summarise(analysis.observations, analysis.hand_raises)
+    lesson = {
+        "lesson": analysis.lesson.lesson,
+        "course": analysis.lesson.course,
+        "camera": analysis.lesson.camera,
+        "video": analysis.lesson.video_name,
+        "start": analysis.lesson.start.isoformat(),
+        "frames": analysis.frames,
+        "video_seconds": round(analysis.video_seconds, 1),
+        "analysis_rate": analysis.rate,
+        "people": len(people),
+        "identified": sum(p.enrolled for p in people),
+    }
+    written = write_tables(people, lesson, out)
+    observations_csv = out / "observations.csv"
+    with observations_csv.open("w", newline="") as f:
+        writer = csv.DictWriter(
+            f, fieldnames=[*asdict(analysis.observations[0])] if analysis.observations else []
+        )
+        writer.writeheader()
+        writer.writerows(asdict(o) for o in analysis.observations)
+    written.append(observations_csv)
+    written.append(write_timeline(analysis.observations, out, title=f"lesson {analysis.lesson.lesson}"))
+    return written
 
 
 def _round(value: float | None) -> float | None:
