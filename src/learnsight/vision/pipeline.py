@@ -93,6 +93,9 @@ class LessonAnalysis:
     wall_seconds: float
     faces_seen: int
     rate: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per stage: decode (with enhancement), detect (with tracking), expression,
+    identify, posture."""
 
     @property
     def realtime_factor(self) -> float:
@@ -161,14 +164,19 @@ def analyze_video(
     last_t = 0.0
     exported: list[float] = []
     total = info.duration_s or 0.0
+    stage = dict.fromkeys(("decode", "detect", "expression", "identify", "posture"), 0.0)
+    clock = time.perf_counter()
     with FaceDetector(config.detector) as detector:  # type: ignore[arg-type]
         for frame in sample_frames(video, rate=config.rate, enhancement=config.enhancement):
+            clock = _lap(stage, "decode", clock)
             faces = detector.detect(frame.image)
             assigned = tracker.update(frame.t, faces)
             faces_seen += len(faces)
+            clock = _lap(stage, "detect", clock)
             if assigned:
                 crops = [face_crop(frame.image, face) for _, face in assigned]
                 probs = expressions.predict(crops)
+                clock = _lap(stage, "expression", clock)
                 boxes = [face.box for _, face in assigned]
                 for k, (track, face) in enumerate(assigned):
                     state = states.setdefault(track.id, TrackState(track))
@@ -176,17 +184,20 @@ def analyze_video(
                     state.expression_probs.append(probs[k])
                     if identifier is not None:
                         _identify(state, identifier, frame.image, face, frame.t, config, describe)
+                        clock = _lap(stage, "identify", clock)
                     if pose_reader is not None and frame.t - state.last_posture_t >= config.posture_every_s:
                         others = boxes[:k] + boxes[k + 1 :]
                         keypoints = pose_reader.read(frame.image, face.box, others=others, time_s=frame.t)
                         state.last_posture_t = frame.t
                         state.keypoints.append((frame.t, keypoints))
+                        clock = _lap(stage, "posture", clock)
             if export_frames is not None:
                 _export(frame.t, frame.image, assigned, states, export_frames, total, exported)
             frames += 1
             last_t = frame.t
             if progress is not None:
                 progress(frame.t, total, frames)
+            clock = time.perf_counter()
     if pose_reader is not None:
         pose_reader.close()
     for state in states.values():
@@ -206,7 +217,14 @@ def analyze_video(
         wall_seconds=time.perf_counter() - started,
         faces_seen=faces_seen,
         rate=config.rate,
+        stage_seconds=stage,
     )
+
+
+def _lap(stage: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    stage[name] += now - since
+    return now
 
 
 def store_lesson(store: Store, analysis: LessonAnalysis) -> IngestReport:
