@@ -331,7 +331,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "item") and callable(value.item):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
     if hasattr(value, "tolist"):
         return value.tolist()
     return value
