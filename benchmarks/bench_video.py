@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1.0, help="analysed frames per second")
     parser.add_argument("--no-posture", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--expression-weights", type=Path, default=None, help="default: the shipped model")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -66,7 +67,9 @@ def main() -> None:
             lesson="bench",
             start=datetime(2026, 3, 2, 9, tzinfo=UTC),
             home_page="https://campus.example.edu",
-            config=AnalysisConfig(rate=args.rate, posture=not args.no_posture),
+            config=AnalysisConfig(
+                rate=args.rate, posture=not args.no_posture, expression_weights=args.expression_weights
+            ),
         )
         store = DuckDBStore(db)
         t = time.perf_counter()

@@ -171,14 +171,15 @@ def classroom(
     return Scene(width, height, fps, seconds, photo_period_s, tuple(sorted(placed, key=lambda s: s.index)))
 
 
-def _tiles(seats: int, width: int, height: int) -> list[Box]:
-    """Seat tiles in rows, back (top) rows 70 % the size of the front row."""
+def _tiles(seats: int, width: int, height: int, fill: float = 0.8) -> list[Box]:
+    """Seat tiles in rows, back (top) rows 70 % the size of the front row; a photo fills ``fill`` of
+    its seat, so the classroom shows around every face (detectors need that context)."""
     cols = math.ceil(math.sqrt(seats * width / height))
     rows = math.ceil(seats / cols)
     scales = np.linspace(0.7, 1.0, rows) if rows > 1 else np.array([1.0])
-    unit = min(width / cols, height / float(scales.sum())) * 0.9
+    unit = min(width / cols, height / float(scales.sum())) * fill
     tiles: list[Box] = []
-    y = (height - unit * float(scales.sum()) / 0.9) / 2 + unit * 0.05
+    y = (height - unit * float(scales.sum()) / fill) / 2 + unit * (1 - fill) / (2 * fill)
     for r in range(rows):
         size = unit * float(scales[r])
         step = width / cols
@@ -186,7 +187,7 @@ def _tiles(seats: int, width: int, height: int) -> list[Box]:
             if len(tiles) == seats:
                 break
             tiles.append(Box(c * step + (step - size) / 2, y, size, size))
-        y += size / 0.9
+        y += size / fill
     return tiles
 
 
@@ -210,11 +211,6 @@ def render(
             if bgr is None:
                 raise LearnsightError(f"{photo}: not a readable image")
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            h, w = rgb.shape[:2]
-            if max(h, w) > 200:  # the expressions/ crops show head and shoulders: keep the face
-                side = int(min(h, w) * 0.7)
-                y0, x0 = (h - side) // 2, (w - side) // 2
-                rgb = rgb[y0 : y0 + side, x0 : x0 + side]
             image = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
             cache[key] = image[:, ::-1].copy() if mirrored else image
         return cache[key]
