@@ -16,7 +16,7 @@ fi
 stamp=.venv/.learnsight-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   python -m pip install --quiet --upgrade pip
-  python -m pip install --quiet -e '.[dev,spark,torch,postgres]'
+  python -m pip install --quiet -e '.[dev,spark,torch,postgres,video]'
   touch "$stamp"
 fi
 

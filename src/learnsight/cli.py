@@ -20,6 +20,7 @@ from learnsight.commands.experiment import experiment_app
 from learnsight.commands.intervene import intervene_app
 from learnsight.commands.lrs import lrs_app, serve
 from learnsight.commands.recommend import recommend
+from learnsight.commands.video import video_app
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
 from learnsight.store import IngestReport
@@ -37,6 +38,7 @@ app.add_typer(intervene_app, name="intervene")
 app.add_typer(experiment_app, name="experiment")
 app.command("recommend")(recommend)
 app.add_typer(lrs_app, name="lrs")
+app.add_typer(video_app, name="video")
 app.command("serve")(serve)
 
 _state: dict[str, Any] = {"debug": False}

@@ -43,6 +43,7 @@ from learnsight.simulate.campus import (
     simulate_campus,
 )
 from learnsight.store import DuckDBStore, IngestBatch, IngestReport, StoreStats, open_store
+from learnsight.vision.demo_lesson import classroom_video
 
 CSV_MAPPINGS: dict[str, str] = {
     "canteen": "campus-card-canteen",
@@ -140,6 +141,9 @@ def run_demo(
         t = time.perf_counter()
         experiment = closed_loop_experiment(out / "experiment", experiment_students, seed)
         timings["experiment (closed loop, planted gain of 8 points)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        video = classroom_video(store, out / "video", seed=seed)
+        timings[f"classroom video ({video.line()})"] = time.perf_counter() - t
         report = HtmlReport(
             "learnsight demo",
             f"synthetic campus: {students} students × {courses} courses × {weeks} weeks, seed {seed}",

@@ -26,9 +26,9 @@ def test_posture_shares_hand_computed() -> None:
     assert shares["upright"] == pytest.approx(0.6)
     assert shares["writing"] == pytest.approx(0.2)
     assert shares["phone"] == pytest.approx(0.2)
-    assert shares["looking_around"] == 0.0
+    assert shares["looking-around"] == 0.0
     assert positive_posture_share({"upright": 1800, "writing": 600, "phone": 600}) == pytest.approx(0.8)
-    assert positive_posture_share({"lying_on_desk": 10}) == 0.0
+    assert positive_posture_share({"lying-on-desk": 10}) == 0.0
 
 
 def test_expression_share_hand_computed() -> None:

@@ -22,12 +22,13 @@ from typing import Final, Literal, get_args
 
 from learnsight.indicators.formulas._checks import IndicatorInputError, check_count, check_non_negative_real
 
-Posture = Literal["upright", "writing", "hand_raised", "lying_on_desk", "looking_around", "phone"]
+Posture = Literal["upright", "writing", "hand-raised", "lying-on-desk", "looking-around", "phone"]
+"""The response values of video observation statements (the same names the indicator SQL counts)."""
 Expression = Literal["calm", "joy", "surprise", "disgust", "fear", "anger"]
 
 POSTURES: Final[tuple[str, ...]] = get_args(Posture)
 EXPRESSIONS: Final[tuple[str, ...]] = get_args(Expression)
-POSITIVE_POSTURES: Final = frozenset({"upright", "writing", "hand_raised"})
+POSITIVE_POSTURES: Final = frozenset({"upright", "writing", "hand-raised"})
 POSITIVE_EXPRESSIONS: Final = frozenset({"calm", "joy", "surprise"})
 
 
@@ -52,7 +53,7 @@ def posture_shares(durations: Mapping[str, float]) -> dict[str, float] | None:
     are 0 and appear in the result with share 0.  ``None`` when no time was classified (missing).
 
     >>> shares = posture_shares({"upright": 1800, "writing": 600, "phone": 600})
-    >>> shares["upright"], shares["phone"], shares["lying_on_desk"]
+    >>> shares["upright"], shares["phone"], shares["lying-on-desk"]
     (0.6, 0.2, 0.0)
     """
     checked = _durations("durations", durations, POSTURES)
