@@ -27,7 +27,6 @@ several times the best, so the load average is printed first.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from _common import figure
 
+from learnsight.files import sha256_file
 from learnsight.vision.expression import (
     CLASSES,
     WEIGHTS,
@@ -135,7 +135,7 @@ def main() -> None:
     if not (data / "labels.csv").is_file():
         data = Path(os.environ.get("LEARNSIGHT_DATA", "/work/shared/datasets")) / "faces" / "expressions"
     labels_csv = data / "labels.csv"
-    if hashlib.sha256(labels_csv.read_bytes()).hexdigest() != meta["data"]["labels_sha256"]:
+    if sha256_file(labels_csv) != meta["data"]["labels_sha256"]:
         print(f"warning: {labels_csv} is not the labels.csv the model was trained on (SHA-256 differs)")
     held_out = set(meta["split"]["test_images"])
     rows = [(p, c) for p, c in read_labels(labels_csv) if p.relative_to(data).as_posix() in held_out]

@@ -39,6 +39,7 @@ import joblib  # type: ignore[import-untyped]
 import numpy as np
 
 from learnsight.errors import LearnsightError
+from learnsight.files import sha256_file
 
 FORMAT: Final = 1
 """Version of the saved-model layout written by :func:`save_model`."""
@@ -201,14 +202,6 @@ def _dump_bytes(model: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_model(bundle: ModelBundle, path: str | Path) -> Path:
     """Write ``bundle`` as a model directory at ``path`` (see the module docstring); returns it.
 
@@ -226,7 +219,7 @@ def save_model(bundle: ModelBundle, path: str | Path) -> Path:
         model_file = tmp / MODEL_FILE
         joblib.dump(bundle.model, model_file)
         meta = bundle.metadata
-        meta.model_sha256 = _sha256(model_file)
+        meta.model_sha256 = sha256_file(model_file)
         meta.versions = library_versions()
         meta.format = FORMAT
         if not meta.created:
@@ -289,7 +282,7 @@ def load_model(path: str | Path) -> ModelBundle:
     model_file = folder / MODEL_FILE
     if not model_file.is_file():
         raise LearnsightError(f"{model_file}: missing; the saved model is incomplete")
-    digest = _sha256(model_file)
+    digest = sha256_file(model_file)
     if digest != meta.model_sha256:
         raise LearnsightError(
             f"{model_file}: corrupted (SHA-256 {digest[:12]}…, metadata says {meta.model_sha256[:12]}…); "

@@ -71,8 +71,8 @@ from learnsight.errors import LearnsightError
 from learnsight.vision.descriptors import FEATURES, FaceDescription, describe
 from learnsight.vision.evidence import Mass, bayesian, combine_all, discount, pignistic
 from learnsight.vision.extra import require
-from learnsight.vision.faces import FaceDetectionError, FaceDetector, read_image
-from learnsight.vision.roster import Roster, RosterError, student_folders
+from learnsight.vision.faces import FaceDetector
+from learnsight.vision.roster import Roster, RosterError, largest_face, student_folders
 from learnsight.vision.types import Box, Face, Image
 
 NOT_ENROLLED = "\x00not enrolled"
@@ -411,14 +411,7 @@ def describe_scaled(
     is found at full resolution, then the image (area-averaged) and the face box are shrunk by the
     scale before :func:`~learnsight.vision.descriptors.describe` — a classroom camera's small face of
     an enrolled student.  Raises :class:`RosterError` when the photo is unreadable or has no face."""
-    try:
-        image = read_image(path)
-    except FaceDetectionError as exc:
-        raise RosterError(str(exc)) from exc
-    faces = detector.detect(image)
-    if not faces:
-        raise RosterError(f"{path}: no face found")
-    face = max(faces, key=lambda f: f.box.area)
+    image, face = largest_face(path, detector)
     out: dict[float, FaceDescription | None] = {}
     for scale in scales:
         if scale == 1.0:

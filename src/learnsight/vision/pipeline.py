@@ -23,7 +23,6 @@ when not confident.  Windows become :class:`~learnsight.vision.observations.Obse
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from learnsight.files import sha256_file
 from learnsight.store.base import IngestReport, Store
 from learnsight.vision import observations as obs
 from learnsight.vision.frames import DEFAULT_RATE, Enhancement, VideoInfo, probe, sample_frames
@@ -112,15 +112,6 @@ class LessonAnalysis:
         return obs.to_statements(self.lesson, self.observations, self.hand_raises)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (hex): the video's identity in statement ids and pseudonyms."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def analyze_video(
     video: Path,
     *,
@@ -150,7 +141,7 @@ def analyze_video(
     config = config or AnalysisConfig()
     video = Path(video)
     info = probe(video)
-    digest = file_digest(video)
+    digest = sha256_file(video)  # the video's identity in statement ids and pseudonyms
     meta = obs.Lesson(
         lesson=lesson or digest[:12],
         camera=camera,

@@ -48,6 +48,7 @@ from learnsight.errors import LearnsightError
 from learnsight.store import DuckDBStore
 from learnsight.vision.descriptors import DescriptorError, FaceDescription, describe
 from learnsight.vision.faces import FaceDetectionError, FaceDetector, read_image
+from learnsight.vision.types import Face, Image
 
 KEY_ENV = "LEARNSIGHT_ROSTER_KEY"
 """Environment variable holding the roster key (urlsafe base64 of 32 bytes); wins over the key file."""
@@ -165,11 +166,9 @@ def student_folders(directory: Path) -> tuple[list[Path], list[str]]:
     return folders, files
 
 
-def describe_photo(path: Path, detector: FaceDetector) -> FaceDescription:
-    """The description of the largest face in the photo at ``path``.
-
-    Raises :class:`RosterError` naming the file when it is unreadable or has no usable face.
-    """
+def largest_face(path: Path, detector: FaceDetector) -> tuple[Image, Face]:
+    """The photo at ``path`` and its largest face; raises :class:`RosterError` naming the file when
+    it is unreadable or shows no face."""
     try:
         image = read_image(path)
     except FaceDetectionError as exc:
@@ -177,7 +176,15 @@ def describe_photo(path: Path, detector: FaceDetector) -> FaceDescription:
     faces = detector.detect(image)
     if not faces:
         raise RosterError(f"{path}: no face found")
-    largest = max(faces, key=lambda f: f.box.area)
+    return image, max(faces, key=lambda f: f.box.area)
+
+
+def describe_photo(path: Path, detector: FaceDetector) -> FaceDescription:
+    """The description of the largest face in the photo at ``path``.
+
+    Raises :class:`RosterError` naming the file when it is unreadable or has no usable face.
+    """
+    image, largest = largest_face(path, detector)
     description = describe(image, largest)
     if description is None:
         raise RosterError(f"{path}: the face is too small or cut off")

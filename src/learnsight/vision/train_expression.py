@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from learnsight.files import sha256_file
 from learnsight.vision.expression import (
     CLASSES,
     MARGIN,
@@ -377,10 +378,6 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
     """Train on ``data/labels.csv``, write ``out/expression_cnn.{pt,json}``; returns the json."""
     torch = require("torch")
@@ -426,7 +423,7 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
         "parameters": sum(p.numel() for p in model.network.parameters()),
         "data": {
             "labels_csv": str(labels_csv),
-            "labels_sha256": sha256(labels_csv),
+            "labels_sha256": sha256_file(labels_csv),
             "rows": sum(1 for _ in read_labels(labels_csv)),
             "photos_used": len(rows),
             "dropped_conflicting_labels": conflicting,
