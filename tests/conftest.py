@@ -42,6 +42,12 @@ def uci_dir() -> Path:
 
 
 @pytest.fixture
+def faces_dir() -> Path:
+    """``$LEARNSIGHT_DATA/faces``: expressions/, roster/, detection/ (see its README)."""
+    return _dataset("faces")
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     """A fresh store in a temporary DuckDB file."""
     s = open_store(tmp_path / "store.duckdb")

@@ -7,13 +7,11 @@ Without the extra (or the data) the tests are skipped on a developer's machine a
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 
 from learnsight.settings import running_in_ci
-
-EXTRA_MODULES = ("mediapipe", "dlib", "av", "pywt", "torch", "cv2")
+from learnsight.vision.demo_lesson import EXTRA_MODULES
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +23,3 @@ def video_extra() -> None:
         if running_in_ci():
             pytest.fail(message)
         pytest.skip(message)
-
-
-@pytest.fixture
-def faces_dir(data_dir: Path) -> Path:
-    """``$LEARNSIGHT_DATA/faces``: expressions/, roster/, detection/ (see its README)."""
-    path = data_dir / "faces"
-    if not path.exists():
-        message = f"real dataset missing: {path} (set LEARNSIGHT_DATA)"
-        if running_in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
