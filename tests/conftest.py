@@ -48,6 +48,18 @@ def faces_dir() -> Path:
 
 
 @pytest.fixture
+def ssl_dir() -> Path:
+    """``$LEARNSIGHT_DATA/ssl``: the semi-supervised benchmarks (USPS, MNIST 5k, breast cancer, DNA)."""
+    return _dataset("ssl")
+
+
+@pytest.fixture
+def teaching_survey() -> Path:
+    """``$LEARNSIGHT_DATA/teaching/turkiye-student-evaluation.csv``."""
+    return _dataset("teaching", "turkiye-student-evaluation.csv")
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     """A fresh store in a temporary DuckDB file."""
     s = open_store(tmp_path / "store.duckdb")
