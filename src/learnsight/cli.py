@@ -20,6 +20,8 @@ from learnsight.commands.experiment import experiment_app
 from learnsight.commands.intervene import intervene_app
 from learnsight.commands.lrs import lrs_app, serve
 from learnsight.commands.recommend import recommend
+from learnsight.commands.ssl import ssl_app
+from learnsight.commands.teaching import teaching_app
 from learnsight.commands.video import video_app
 from learnsight.errors import LearnsightError
 from learnsight.ingest import timed
@@ -39,6 +41,8 @@ app.add_typer(experiment_app, name="experiment")
 app.command("recommend")(recommend)
 app.add_typer(lrs_app, name="lrs")
 app.add_typer(video_app, name="video")
+app.add_typer(teaching_app, name="teaching")
+app.add_typer(ssl_app, name="ssl")
 app.command("serve")(serve)
 
 _state: dict[str, Any] = {"debug": False}

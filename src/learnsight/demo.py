@@ -8,8 +8,10 @@ predictions stored as statements) → interventions (target factors and strategi
 predicted at risk, planned and delivered at mid-semester and logged as statements, reviewed after the
 next assessment with escalation where a student did not improve) → a randomised experiment in the
 simulator's closed loop (a second campus where the intervention has a planted true effect: predict,
-assign at-risk students to intervention or control, measure before and after) → an HTML report with
-the class page of the interventions, the experiment's SPEC §4 table, and one student's page.
+assign at-risk students to intervention or control, measure before and after) → teaching evaluation
+(simulated filmed lessons with a planted quality stored as statements, lesson and teacher scores from
+them with a few expert ratings, SPEC §6) → an HTML report with the class page of the interventions,
+the experiment's SPEC §4 table, the teaching scores, and one student's page.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from learnsight.simulate.campus import (
     simulate_campus,
 )
 from learnsight.store import DuckDBStore, IngestBatch, IngestReport, StoreStats, open_store
+from learnsight.teaching.lesson_evaluation import LessonEvaluation
 from learnsight.vision.demo_lesson import classroom_video
 
 CSV_MAPPINGS: dict[str, str] = {
@@ -144,6 +147,9 @@ def run_demo(
         t = time.perf_counter()
         video = classroom_video(store, out / "video", seed=seed)
         timings[f"classroom video ({video.line()})"] = time.perf_counter() - t
+        t = time.perf_counter()
+        teaching = teaching_lessons(store, seed)
+        timings[f"teaching evaluation ({teaching.line()})"] = time.perf_counter() - t
         report = HtmlReport(
             "learnsight demo",
             f"synthetic campus: {students} students × {courses} courses × {weeks} weeks, seed {seed}",
@@ -153,6 +159,7 @@ def run_demo(
         add_early_warning(report, warning)
         add_interventions(report, store, loop)
         add_experiment(report, experiment)
+        add_teaching(report, teaching)
         report_path = report.write(out / "report.html")
         if loop.example_student is not None:
             student_report(store, loop.example_student).write(out / "student.html")
@@ -271,6 +278,23 @@ def closed_loop_experiment(workdir: Path, students: int, seed: int) -> LoopResul
         shutil.rmtree(workdir)
     config = CampusConfig(n_students=students, n_courses=2, n_weeks=8, seed=seed, midterm_week=4)
     return run_closed_loop(config, week=4, gain=8.0, workdir=workdir, seed=seed)
+
+
+def teaching_lessons(store: DuckDBStore, seed: int) -> LessonEvaluation:
+    """Teaching evaluation from classroom video (SPEC §6): a term of simulated filmed lessons whose
+    teachers have a planted quality, stored as was-observed statements, read back per lesson and
+    scored by the multi-kernel LapSVM from a quarter of the lessons rated by an expert."""
+    from learnsight.teaching.lesson_evaluation import run_lessons
+    from learnsight.teaching.lessons import LessonConfig
+
+    return run_lessons(store, LessonConfig(seed=seed))
+
+
+def add_teaching(report: HtmlReport, evaluation: LessonEvaluation) -> None:
+    """The teaching-evaluation sections (lesson and teacher scores against the planted truth)."""
+    from learnsight.report.teaching import add_lesson_sections
+
+    add_lesson_sections(report, evaluation)
 
 
 def add_experiment(report: HtmlReport, result: LoopResult) -> None:

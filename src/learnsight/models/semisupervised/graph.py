@@ -22,11 +22,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse  # type: ignore[import-untyped]
-from scipy.spatial.distance import cdist  # type: ignore[import-untyped]
+from sklearn.neighbors import NearestNeighbors  # type: ignore[import-untyped]
 
 Metric = Literal["euclidean", "cosine", "hamming"]
 Weights = Literal["connectivity", "heat"]
 FloatArray = NDArray[np.float64]
+_TINY = 1e-12
 
 
 @dataclass(frozen=True)
@@ -57,46 +58,61 @@ class Laplacian:
     isolated: int
 
 
-def distances(x: FloatArray, metric: Metric) -> FloatArray:
-    """All pairwise distances of the rows of ``x`` under ``metric`` (dense, n × n)."""
-    if metric not in ("euclidean", "cosine", "hamming"):
-        raise ValueError(f"metric: expected euclidean, cosine or hamming, got {metric!r}")
-    d: FloatArray = cdist(x, x, metric=metric)
-    np.fill_diagonal(d, 0.0)
-    return np.nan_to_num(d, nan=1.0) if metric == "cosine" else d
-
-
-def adjacency(x: FloatArray, graph: Graph) -> sparse.csr_matrix:
-    """The symmetric weight matrix ``W`` of ``graph`` on the rows of ``x`` (zero diagonal)."""
+def _neighbour_distances(x: FloatArray, graph: Graph) -> sparse.csr_matrix:
+    """The sparse matrix of neighbour distances (k-NN or ε), never the dense n × n one: it scales
+    to the 20,000-sample low-rank path.  Exact zero distances (duplicate points) are stored as a tiny
+    positive number so that the edge survives sparse storage."""
     n = x.shape[0]
-    d = distances(x, graph.metric)
+    if graph.metric not in ("euclidean", "cosine", "hamming"):
+        raise ValueError(f"metric: expected euclidean, cosine or hamming, got {graph.metric!r}")
+    algorithm = "auto" if graph.metric == "euclidean" else "brute"
     if graph.neighbours == "knn":
         if not 1 <= graph.k < n:
             raise ValueError(f"k must be between 1 and n - 1 = {n - 1}, got {graph.k}")
-        order = np.argsort(d + np.diag(np.full(n, np.inf)), axis=1)[:, : graph.k]
-        mask = np.zeros((n, n), dtype=bool)
-        mask[np.repeat(np.arange(n), graph.k), order.ravel()] = True
-        mask |= mask.T
-    elif graph.neighbours == "epsilon":
+        nn = NearestNeighbors(n_neighbors=graph.k + 1, metric=graph.metric, algorithm=algorithm).fit(x)
+        dist, index = nn.kneighbors(x)
+        rows, cols, vals = [], [], []
+        for i in range(n):
+            keep = index[i] != i
+            chosen = index[i][keep][: graph.k]
+            rows.append(np.full(len(chosen), i))
+            cols.append(chosen)
+            vals.append(dist[i][keep][: graph.k])
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        v = np.maximum(np.nan_to_num(np.concatenate(vals), nan=1.0), _TINY)
+        d = sparse.csr_matrix((v, (r, c)), shape=(n, n))
+        return sparse.csr_matrix(d.maximum(d.T))  # symmetrised: an edge when either side chose it
+    if graph.neighbours == "epsilon":
         if graph.epsilon is None or graph.epsilon <= 0:
             raise ValueError("an epsilon graph needs epsilon > 0")
-        mask = d < graph.epsilon
-        np.fill_diagonal(mask, False)
-    else:
-        raise ValueError(f"neighbours: expected knn or epsilon, got {graph.neighbours!r}")
+        nn = NearestNeighbors(radius=graph.epsilon, metric=graph.metric, algorithm=algorithm).fit(x)
+        d = nn.radius_neighbors_graph(x, mode="distance", sort_results=False).tocoo()
+        off = (d.row != d.col) & (d.data < graph.epsilon)
+        v = np.maximum(d.data[off], _TINY)
+        return sparse.csr_matrix((v, (d.row[off], d.col[off])), shape=(n, n))
+    raise ValueError(f"neighbours: expected knn or epsilon, got {graph.neighbours!r}")
+
+
+def adjacency(x: FloatArray, graph: Graph) -> sparse.csr_matrix:
+    """The symmetric weight matrix ``W`` of ``graph`` on the rows of ``x`` (sparse, zero diagonal)."""
+    d = _neighbour_distances(np.asarray(x, dtype=np.float64), graph)
     if graph.weights == "connectivity":
-        w = mask.astype(np.float64)
-    elif graph.weights == "heat":
-        if graph.heat_width is not None:
-            t = graph.heat_width
-        else:
-            t = float(np.median(d[mask])) if mask.any() else 1.0
+        w = d.copy()
+        w.data = np.ones_like(w.data)
+        return w
+    if graph.weights == "heat":
+        edges = d.data[d.data > _TINY]
+        t = (
+            graph.heat_width
+            if graph.heat_width is not None
+            else (float(np.median(edges)) if edges.size else 1.0)
+        )
         if t <= 0:
             t = 1.0
-        w = np.where(mask, np.exp(-(d**2) / (2.0 * t * t)), 0.0)
-    else:
-        raise ValueError(f"weights: expected connectivity or heat, got {graph.weights!r}")
-    return sparse.csr_matrix(w)
+        w = d.copy()
+        w.data = np.exp(-(np.where(w.data <= _TINY, 0.0, w.data) ** 2) / (2.0 * t * t))
+        return w
+    raise ValueError(f"weights: expected connectivity or heat, got {graph.weights!r}")
 
 
 def laplacian(x: FloatArray, graph: Graph) -> Laplacian:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -116,3 +117,45 @@ def laplacian_power(laplacian: FloatArray, power: int, gamma: float) -> FloatArr
         raise ValueError(f"gamma must be non-negative, got {gamma}")
     out: FloatArray = gamma * np.linalg.matrix_power(laplacian, power)
     return out
+
+
+@dataclass(frozen=True)
+class BaseKernel:
+    """One base kernel of the multi-kernel LapSVM, named for reports.
+
+    ``kind="gaussian"`` is :func:`gaussian` with width ``width × median distance`` (the data's
+    median pairwise distance, so one list of widths fits every data set); ``kind="polynomial"`` is
+    :func:`polynomial` of ``degree`` normalised to a unit diagonal,
+    ``k(x, z) / √(k(x, x) k(z, z))``, so that its scale is comparable to a Gaussian's and a kernel
+    weight means the same for every kind (spherical normalisation, Kloft et al. 2011 §6).
+
+    >>> BaseKernel("gaussian", width=2.0).name, BaseKernel("polynomial", degree=3).name
+    ('gaussian(2×median)', 'poly(3)')
+    """
+
+    kind: Literal["gaussian", "polynomial"] = "gaussian"
+    width: float = 1.0
+    degree: int = 2
+
+    @property
+    def name(self) -> str:
+        return f"gaussian({self.width:g}×median)" if self.kind == "gaussian" else f"poly({self.degree})"
+
+    def gram(self, x: FloatArray, z: FloatArray, median: float) -> FloatArray:
+        """``k(x_i, z_j)`` for every row pair; ``median`` is the training data's median distance."""
+        if self.kind == "gaussian":
+            return gaussian(x, z, self.width * median)
+        if self.kind == "polynomial":
+            raw = polynomial(x, z, self.degree)
+            nx = (1.0 + np.einsum("ij,ij->i", x, x)) ** self.degree
+            nz = (1.0 + np.einsum("ij,ij->i", z, z)) ** self.degree
+            out: FloatArray = raw / np.sqrt(np.outer(nx, nz))
+            return out
+        raise ValueError(f"kernel kind: expected gaussian or polynomial, got {self.kind!r}")
+
+
+DEFAULT_KERNELS: tuple[BaseKernel, ...] = (
+    *(BaseKernel("gaussian", width=w) for w in (0.5, 1.0, 2.0, 4.0, 8.0)),
+    *(BaseKernel("polynomial", degree=d) for d in (1, 2, 3)),
+)
+"""The eight base kernels of SPEC §6: Gaussian widths 2⁻¹…2³ × median distance, polynomial degrees 1–3."""
