@@ -56,7 +56,7 @@ def moons(
 
 def test_lapsvm_learns_two_moons_from_four_labels_dual_and_primal_agree() -> None:
     x, y, partial = moons()
-    settings: dict[str, Any] = {"width": 0.3, "gamma_I": 100.0, "normalised": False}
+    settings: dict[str, Any] = {"width": 0.3, "gamma_I": 100.0, "normalised": False, "n_neighbors": 10}
     dual = LapSVM(**settings).fit(x, partial)
     primal = LapSVM(solver="primal", **settings).fit(x, partial)
     plain = LapSVM(gamma_I=0.0, width=0.3).fit(x, partial)
@@ -95,7 +95,7 @@ def test_deformed_columns_equal_the_dense_formula() -> None:
 
 def test_low_rank_path_is_close_to_the_exact_one() -> None:
     x, y, partial = moons(n=1200, labels_per_class=3)
-    settings: dict[str, Any] = {"width": 0.3, "gamma_I": 100.0, "normalised": False}
+    settings: dict[str, Any] = {"width": 0.3, "gamma_I": 100.0, "normalised": False, "n_neighbors": 10}
     exact = LapSVM(rank=None, **settings).fit(x, partial)
     low = LapSVM(rank=150, random_state=0, **settings).fit(x, partial)
     assert (low.transduction_ == y).mean() > 0.95

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin  # type: ignore[import-untyped]
+from sklearn.feature_selection import mutual_info_classif  # type: ignore[import-untyped]
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
 from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped]
 from sklearn.utils.validation import check_is_fitted, validate_data  # type: ignore[import-untyped]
@@ -54,6 +55,62 @@ class Expansion:
     matrix: FloatArray
 
 
+def relevance_weights(x: FloatArray, index: IntArray, relevance: str) -> FloatArray:
+    """Per-feature scale factors learned from the labelled samples only.
+
+    ``"auto"``: when every feature is binary, feature ``j`` is scaled by ``√(I_j / max I)`` with
+    ``I_j`` the plug-in mutual information between it and the class on the labelled samples, so that
+    distances, graphs and kernels count the informative positions (a DNA sequence's splice-site
+    neighbourhood, say) and not the many uninformative ones; continuous features are left as they
+    are, since a few labelled samples cannot estimate their mutual information reliably.
+    ``"mutual-info"`` forces the weighting (continuous features by the k-NN estimator of Kraskov et
+    al. 2004); ``"none"`` switches it off.
+    """
+    if relevance not in ("auto", "mutual-info", "none"):
+        raise ValueError(f"relevance: expected auto, mutual-info or none, got {relevance!r}")
+    binary = bool(np.isin(x, (0.0, 1.0)).all())
+    if relevance == "none" or (relevance == "auto" and not binary):
+        return np.ones(x.shape[1])
+    labelled = index >= 0
+    info = mutual_info_classif(x[labelled], index[labelled], discrete_features=binary, random_state=0)
+    top = float(np.max(info)) if len(info) else 0.0
+    if top <= 0:
+        return np.ones(x.shape[1])
+    out: FloatArray = np.sqrt(np.asarray(info, dtype=np.float64) / top)
+    return out
+
+
+def balance_offsets(raw: FloatArray, labelled_counts: IntArray, *, rounds: int = 200) -> FloatArray:
+    """Offsets added to the decision values so that the unlabelled samples are predicted in the class
+    shares of the labelled ones — class mass normalisation (Zhu, Ghahramani & Lafferty 2003), the
+    balancing constraint of transductive SVMs (Joachims 1999).  A graph-regularised classifier can
+    otherwise let one class flood a neighbouring cluster of the other.
+
+    Two classes (one decision column): the threshold is the matching quantile.  More classes: the
+    offsets of the one-vs-rest columns are raised or lowered in turn until the argmax shares match
+    (to one sample).
+
+    >>> balance_offsets(np.array([[-2.0], [-1.0], [0.5], [1.0]]), np.array([5, 5])).round(2).tolist()
+    [0.25]
+    """
+    if len(raw) == 0:
+        return np.zeros(raw.shape[1])
+    share = labelled_counts / labelled_counts.sum()
+    if raw.shape[1] == 1:
+        threshold = float(np.quantile(raw[:, 0], share[0]))
+        return np.array([-threshold])
+    offsets = np.zeros(raw.shape[1])
+    target = share * len(raw)
+    spread = float(np.std(raw)) or 1.0
+    for step in range(rounds):
+        counts = np.bincount(np.argmax(raw + offsets, axis=1), minlength=raw.shape[1])
+        if np.all(np.abs(counts - target) <= 1.0):
+            break
+        offsets += spread * (target - counts) / len(raw) / (1.0 + step / 20.0)
+    out: FloatArray = offsets
+    return out
+
+
 class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Shared machinery; see :class:`~.lapsvm.LapSVM` and :class:`~.multikernel.MultiKernelLapSVM`."""
 
@@ -88,12 +145,13 @@ class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.classes_ = classes
         index = np.full(len(yv), -1, dtype=np.int64)
         index[labelled] = np.searchsorted(classes, yv[labelled])
-        return xv, index
+        self.feature_weights_ = relevance_weights(xv, index, getattr(self, "relevance", "none"))
+        return xv * self.feature_weights_, index
 
     def _check_predict_input(self, x: object) -> FloatArray:
         check_is_fitted(self, "expansions_")
         out: FloatArray = validate_data(self, x, dtype=np.float64, reset=False)
-        return out
+        return out * self.feature_weights_
 
     # ---- kernels and graphs ------------------------------------------------------------------------
     def _rank(self, n: int) -> int | None:
@@ -180,9 +238,14 @@ class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 out[test, j] = gram[np.ix_(test, train)] @ s.beta + s.intercept
         return out
 
-    def _set_transduction(self, x: FloatArray) -> None:
-        self.label_distributions_ = self.predict_proba(x)
-        self.transduction_ = self.predict(x)
+    def _set_transduction(self, x: FloatArray, index: IntArray) -> None:
+        if getattr(self, "class_balance", False):
+            self.intercept_ = self.intercept_ + balance_offsets(
+                self._raw_decision(x[index < 0]), np.bincount(index[index >= 0], minlength=len(self.classes_))
+            )
+        raw = self._raw_decision(x)  # x is already in weighted feature space
+        self.label_distributions_ = self._proba(raw)
+        self.transduction_ = self._labels(raw)
 
     # ---- one-vs-rest -----------------------------------------------------------------------------
     def _problems(self, index: IntArray) -> list[IntArray]:
@@ -215,7 +278,9 @@ class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: object) -> NDArray[np.generic]:
         """The class of each row of ``X``."""
-        raw = self._raw_decision(self._check_predict_input(X))
+        return self._labels(self._raw_decision(self._check_predict_input(X)))
+
+    def _labels(self, raw: FloatArray) -> NDArray[np.generic]:
         winner = (raw[:, 0] > 0).astype(int) if len(self.classes_) == 2 else np.argmax(raw, axis=1)
         out: NDArray[np.generic] = self.classes_[winner]
         return out
@@ -223,7 +288,9 @@ class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: object) -> FloatArray:
         """Class probabilities from a Platt sigmoid fitted on cross-validated decision values of the
         labelled samples (for several classes, the one-vs-rest sigmoids renormalised to sum to 1)."""
-        raw = self._raw_decision(self._check_predict_input(X))
+        return self._proba(self._raw_decision(self._check_predict_input(X)))
+
+    def _proba(self, raw: FloatArray) -> FloatArray:
         p = self.calibration_(raw)
         if len(self.classes_) == 2:
             out: FloatArray = np.column_stack([1.0 - p[:, 0], p[:, 0]])

@@ -31,19 +31,19 @@ class LapSVM(LapSVMBase):
     C : float, default=10.0
         Trade-off of the loss on the labelled samples (``1 / (2 l γ_A)`` in the paper's terms).
     kernel : {"rbf", "poly"}, default="rbf"
-    width : float, default=1.0
+    width : float, default=0.5
         Gaussian width as a multiple of the median pairwise distance.
     degree : int, default=2
         Polynomial degree (normalised polynomial kernel).
     neighbours : {"knn", "epsilon"}, default="knn"
-    n_neighbors : int, default=10
+    n_neighbors : int, default=5
     epsilon : float, optional
         Radius of an ε-graph.
     metric : {"euclidean", "cosine", "hamming"}, default="euclidean"
     weights : {"heat", "connectivity"}, default="heat"
     normalised : bool, default=True
         Use the normalised Laplacian ``I − D^{-1/2} W D^{-1/2}``.
-    gamma_I : float, default=1.0
+    gamma_I : float, default=10.0
         Strength of the graph term (``γ_I / γ_A`` of the paper, up to its ``(l+u)²``).
     laplacian_power : int, default=1
     solver : {"dual", "primal"}, default="dual"
@@ -51,11 +51,21 @@ class LapSVM(LapSVMBase):
         Exact kernel up to 3,000 samples, rank-500 Nyström above.
     classes : sequence, optional
         The classes to expect; a class without a labelled sample is then an error.
+    class_balance : bool, default=True
+        Shift the decision thresholds so that the unlabelled samples are predicted in the class
+        shares of the labelled ones (class mass normalisation; see :func:`~._base.balance_offsets`).
+        Right when the labelled samples were drawn at random; switch it off when they were not
+        (e.g. a counsellor labelled mostly students at risk).
+    relevance : {"auto", "mutual-info", "none"}, default="auto"
+        Feature weights learned from the labelled samples (see :func:`~._base.relevance_weights`):
+        with ``"auto"``, binary features are weighted by their mutual information with the class.
     random_state : int, optional
 
     Attributes
     ----------
     classes_ : ndarray
+    feature_weights_ : ndarray
+        The scale of each feature (all ones unless ``relevance`` weighted them).
     transduction_ : ndarray
         The predicted label of every sample passed to ``fit``.
     label_distributions_ : ndarray
@@ -84,19 +94,21 @@ class LapSVM(LapSVMBase):
         C: float = 10.0,
         *,
         kernel: Literal["rbf", "poly"] = "rbf",
-        width: float = 1.0,
+        width: float = 0.5,
         degree: int = 2,
         neighbours: Literal["knn", "epsilon"] = "knn",
-        n_neighbors: int = 10,
+        n_neighbors: int = 5,
         epsilon: float | None = None,
         metric: Metric = "euclidean",
         weights: Weights = "heat",
         normalised: bool = True,
-        gamma_I: float = 1.0,
+        gamma_I: float = 10.0,
         laplacian_power: int = 1,
         solver: Literal["dual", "primal"] = "dual",
         rank: int | str | None = "auto",
         classes: object = None,
+        class_balance: bool = True,
+        relevance: Literal["auto", "mutual-info", "none"] = "auto",
         random_state: int | None = None,
     ) -> None:
         self.C = C
@@ -114,6 +126,8 @@ class LapSVM(LapSVMBase):
         self.solver = solver
         self.rank = rank
         self.classes = classes
+        self.class_balance = class_balance
+        self.relevance = relevance
         self.random_state = random_state
 
     def base_kernel(self) -> BaseKernel:
@@ -146,7 +160,7 @@ class LapSVM(LapSVMBase):
             self._finish_dual(maps, pairs, np.ones(1), index)
         else:
             self._fit_primal(maps[kernel].train, maps[kernel].projection, pairs[0], index)
-        self._set_transduction(x)
+        self._set_transduction(x, index)
         return self
 
     def _fit_primal(self, phi: FloatArray, projection: FloatArray, pair: object, index: IntArray) -> None:

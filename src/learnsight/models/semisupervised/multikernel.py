@@ -47,7 +47,7 @@ class MultiKernelLapSVM(LapSVMBase):
     graphs : sequence of Graph, optional
         Data graphs; default :func:`default_graphs` (k = 5, 10, 20; Euclidean and cosine, or
         Hamming for binary data).
-    gamma_I : float, default=1.0
+    gamma_I : float, default=10.0
         Strength of the graph term ``γ_I`` in ``M = γ_I Lᵖ`` (relative to the kernel norm).
     laplacian_power : int, default=1
         ``p`` in ``Lᵖ``.
@@ -62,6 +62,14 @@ class MultiKernelLapSVM(LapSVMBase):
         that rank).
     classes : sequence, optional
         The classes to expect; a class without a labelled sample is then an error.
+    class_balance : bool, default=True
+        Shift the decision thresholds so that the unlabelled samples are predicted in the class
+        shares of the labelled ones (class mass normalisation; see :func:`~._base.balance_offsets`).
+        Right when the labelled samples were drawn at random; switch it off when they were not
+        (e.g. a counsellor labelled mostly students at risk).
+    relevance : {"auto", "mutual-info", "none"}, default="auto"
+        Feature weights learned from the labelled samples (see :func:`~._base.relevance_weights`):
+        with ``"auto"``, binary features are weighted by their mutual information with the class.
     random_state : int, optional
         Seeds the Nyström landmarks and the calibration folds.
 
@@ -74,6 +82,8 @@ class MultiKernelLapSVM(LapSVMBase):
         Upper/lower bounds of every iteration.
     n_iter_ : int
         Iterations of the weight search.
+    feature_weights_ : ndarray
+        The scale of each feature (all ones unless ``relevance`` weighted them).
     transduction_ : ndarray
         The predicted label of every sample passed to ``fit``.
     label_distributions_ : ndarray
@@ -102,7 +112,7 @@ class MultiKernelLapSVM(LapSVMBase):
         *,
         kernels: Sequence[BaseKernel] | None = None,
         graphs: Sequence[Graph] | None = None,
-        gamma_I: float = 1.0,
+        gamma_I: float = 10.0,
         laplacian_power: int = 1,
         mkl: MKLMethod = "level",
         norm: Literal["l1", "l2"] = "l1",
@@ -110,6 +120,8 @@ class MultiKernelLapSVM(LapSVMBase):
         max_iter: int = 50,
         rank: int | str | None = "auto",
         classes: Sequence[object] | None = None,
+        class_balance: bool = True,
+        relevance: Literal["auto", "mutual-info", "none"] = "auto",
         random_state: int | None = None,
     ) -> None:
         self.C = C
@@ -123,6 +135,8 @@ class MultiKernelLapSVM(LapSVMBase):
         self.max_iter = max_iter
         self.rank = rank
         self.classes = classes
+        self.class_balance = class_balance
+        self.relevance = relevance
         self.random_state = random_state
 
     def fit(self, X: object, y: object) -> MultiKernelLapSVM:
@@ -152,7 +166,7 @@ class MultiKernelLapSVM(LapSVMBase):
         weights = np.where(weights > 1e-6 * weights.max(), weights, 0.0)
         self.kernel_weights_ = {p.name: float(w) for p, w in zip(pairs, weights, strict=True)}
         self._finish_dual(maps, pairs, weights, index)
-        self._set_transduction(x)
+        self._set_transduction(x, index)
         return self
 
     def _weights(self, oracle: Oracle, m: int) -> MKLTrace:
