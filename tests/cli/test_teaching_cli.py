@@ -79,7 +79,7 @@ def test_all_labels_given_is_refused(tmp_path: Path) -> None:
         app, ["teaching", "evaluate", "--survey", str(survey), "--labelled", "0.01", "--out", str(tmp_path)]
     )
     assert isinstance(done.exception, LearnsightError)
-    assert "level 1 (10 rows) gets no labelled sample at a labelled fraction of 0.01" in str(done.exception)
+    assert "level 1 (20 rows) gets no labelled sample at a labelled fraction of 0.01" in str(done.exception)
 
 
 def test_lessons_json_and_report(tmp_path: Path) -> None:

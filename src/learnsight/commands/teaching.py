@@ -45,8 +45,8 @@ def evaluate(
     ] = 0.05,
     seed: SeedOption = 0,
     levels: Annotated[
-        str, typer.Option("--levels", help="Label design: 5 (the 1–5 scale, default) or 3 (poor/fair/good).")
-    ] = "5",
+        str, typer.Option("--levels", help="Label design: 3 (poor/fair/good, default) or 5 (the 1–5 scale).")
+    ] = "3",
     model: ModelOption = DEFAULT_MODEL,
     baseline: BaselineOption = DEFAULT_BASELINE,
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html and evaluation.json.")] = Path(

@@ -4,8 +4,8 @@ Protocol (one seed fixes every random choice; ``learnsight teaching evaluate --s
 --labelled 0.05 --seed 0`` re-runs it):
 
 1. **Expert label** of an evaluation: the level of the mean of its sixteen instructor statements
-   Q13–Q28 (design ``"5"``: rounded half up to 1 … 5, valued 1 … 5; see
-   :mod:`learnsight.teaching.protocol`).  The instructor statements are what a teaching expert
+   Q13–Q28 (default design ``"3"``: poor < 2.5 ≤ fair < 3.5 ≤ good, valued 1.75 / 3 / 4.25;
+   ``--levels 5`` rounds to 1 … 5 instead; see :mod:`learnsight.teaching.protocol`).  The instructor statements are what a teaching expert
    judges — preparation, clarity, use of class time, fairness — so a score built from them is the
    expert's rating that SPEC §6 compares with.
 2. **Inputs** the models see: the twelve course statements Q1–Q12, attendance, difficulty and
@@ -180,7 +180,7 @@ def evaluate_survey(
     *,
     labelled: float = 0.05,
     seed: int = 0,
-    design: str = "5",
+    design: str = "3",
     model: str = DEFAULT_MODEL,
     baseline: str = DEFAULT_BASELINE,
     min_n: int = MIN_GROUP_N,
