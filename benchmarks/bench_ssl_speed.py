@@ -73,7 +73,19 @@ def child(case: str, n: int, rank: int | None) -> None:
     unlabelled = partial == -1
     accuracy = float((model.transduction_[unlabelled] == y[unlabelled]).mean())
     pairs = len(model.kernel_weights_)
-    print(json.dumps({"n": len(x), "rank": rank, "seconds": seconds, "peak_mb": peak_rss_mb(), "accuracy": accuracy, "pairs": pairs, "iterations": model.n_iter_}))
+    print(
+        json.dumps(
+            {
+                "n": len(x),
+                "rank": rank,
+                "seconds": seconds,
+                "peak_mb": peak_rss_mb(),
+                "accuracy": accuracy,
+                "pairs": pairs,
+                "iterations": model.n_iter_,
+            }
+        )
+    )
 
 
 def run(case: str, n: int, rank: int | None) -> dict[str, float]:
@@ -84,10 +96,14 @@ def run(case: str, n: int, rank: int | None) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--large", type=int, default=20_000)
     parser.add_argument("--rank", type=int, default=500)
-    parser.add_argument("--dense-probe", type=int, default=3000, help="size of the dense solve scaled up to --large")
+    parser.add_argument(
+        "--dense-probe", type=int, default=3000, help="size of the dense solve scaled up to --large"
+    )
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -110,7 +126,9 @@ def main() -> None:
     scaled = probe["seconds"] * (args.large / args.dense_probe) ** 3
     figure(f"n={args.large:,} odd/even, rank {args.rank}: fit seconds", large["seconds"], "s")
     figure(f"n={args.large:,} odd/even, rank {args.rank}: peak memory", large["peak_mb"], "MB")
-    figure(f"n={args.large:,} odd/even, rank {args.rank}: transductive accuracy", 100 * large["accuracy"], "%")
+    figure(
+        f"n={args.large:,} odd/even, rank {args.rank}: transductive accuracy", 100 * large["accuracy"], "%"
+    )
     figure(f"n={args.dense_probe:,} odd/even, exact: fit seconds", probe["seconds"], "s")
     figure(f"n={args.large:,} exact, scaled by n^3 from n={args.dense_probe:,} (lower bound)", scaled, "s")
     figure(f"n={args.large:,}: exact (scaled) / low-rank time ratio", scaled / large["seconds"], "x")

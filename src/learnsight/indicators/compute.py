@@ -240,8 +240,7 @@ def _cohort(table: pa.Table, catalog: tuple[Indicator, ...], group: str | None) 
         for i in catalog
         if i.kind != "label"
         and (
-            pa.types.is_floating(table.column(i.name).type)
-            or pa.types.is_integer(table.column(i.name).type)
+            pa.types.is_floating(table.column(i.name).type) or pa.types.is_integer(table.column(i.name).type)
         )
     ]
     actors = table.column("actor_key")

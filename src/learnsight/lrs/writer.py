@@ -122,4 +122,3 @@ class StatementWriter:
                     self.backend.put_document(attachment_key(body.sha2), document)
             stored = iter(store_groups(self.backend, [job.request for job in live]))
         return [next(stored) if ok else StaleCredential() for ok in current]
-

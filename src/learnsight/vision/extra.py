@@ -19,6 +19,5 @@ def require(module: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise VideoExtraMissing(
-            f"{module} is not installed: classroom video needs the video extra "
-            "(pip install -e '.[video]')"
+            f"{module} is not installed: classroom video needs the video extra (pip install -e '.[video]')"
         ) from exc

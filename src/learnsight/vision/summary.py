@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from learnsight.vision.pipeline import LessonAnalysis
 
 
-
 @dataclass(frozen=True)
 class PersonSummary:
     """One person's lesson (see the module docstring)."""
