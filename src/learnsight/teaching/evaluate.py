@@ -6,8 +6,9 @@ Protocol (one seed fixes every random choice; ``learnsight teaching evaluate --s
 1. **Expert label** of an evaluation: the level of the mean of its sixteen instructor statements
    Q13–Q28 (default design ``"3"``: poor < 2.5 ≤ fair < 3.5 ≤ good, valued 1.75 / 3 / 4.25;
    ``--levels 5`` rounds to 1 … 5 instead; see :mod:`learnsight.teaching.protocol`).  The
-   instructor statements are what a teaching expert judges — preparation, clarity, use of class time, fairness — so a score built from them is the
-   expert's rating that SPEC §6 compares with.
+   instructor statements are what a teaching expert judges — preparation, clarity, use of
+   class time, fairness — so a score built from them is the expert's rating that SPEC §6
+   compares with.
 2. **Inputs** the models see: the twelve course statements Q1–Q12, attendance, difficulty and
    nb.repeat, standardised over all rows.  Never Q13–Q28 (they define the label), never the
    instructor or course id (the groups being scored).
