@@ -22,12 +22,14 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse  # type: ignore[import-untyped]
+from sklearn import config_context  # type: ignore[import-untyped]
 from sklearn.neighbors import NearestNeighbors  # type: ignore[import-untyped]
 
 Metric = Literal["euclidean", "cosine", "hamming"]
 Weights = Literal["connectivity", "heat"]
 FloatArray = NDArray[np.float64]
 _TINY = 1e-12
+_WORKING_MB = 256
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def _neighbour_distances(x: FloatArray, graph: Graph) -> sparse.csr_matrix:
         if not 1 <= graph.k < n:
             raise ValueError(f"k must be between 1 and n - 1 = {n - 1}, got {graph.k}")
         nn = NearestNeighbors(n_neighbors=graph.k + 1, metric=graph.metric, algorithm=algorithm).fit(x)
-        dist, index = nn.kneighbors(x)
+        with config_context(working_memory=_WORKING_MB):  # brute-force distance blocks of 20,000 points
+            dist, index = nn.kneighbors(x)
         rows, cols, vals = [], [], []
         for i in range(n):
             keep = index[i] != i
@@ -86,7 +89,8 @@ def _neighbour_distances(x: FloatArray, graph: Graph) -> sparse.csr_matrix:
         if graph.epsilon is None or graph.epsilon <= 0:
             raise ValueError("an epsilon graph needs epsilon > 0")
         nn = NearestNeighbors(radius=graph.epsilon, metric=graph.metric, algorithm=algorithm).fit(x)
-        d = nn.radius_neighbors_graph(x, mode="distance", sort_results=False).tocoo()
+        with config_context(working_memory=_WORKING_MB):
+            d = nn.radius_neighbors_graph(x, mode="distance", sort_results=False).tocoo()
         off = (d.row != d.col) & (d.data < graph.epsilon)
         v = np.maximum(d.data[off], _TINY)
         return sparse.csr_matrix((v, (d.row[off], d.col[off])), shape=(n, n))
