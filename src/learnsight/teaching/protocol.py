@@ -9,7 +9,7 @@ Labels
     default design, ``"3"``, is the coarse rating an expert gives a lesson: poor < 2.5 ≤ fair < 3.5
     ≤ good, each valued at its band's midpoint (1.75, 3, 4.25).  ``"5"`` is the survey's own
     scale — the mean rounded half up (1.5 → 2), valued at the level itself — a finer and harder
-    target (5 % labels then keep every group within 5 % on about six seeds in ten, against every
+    target (5 % labels then keep every group within 5 % on seven seeds in ten, against every
     seed in ten for ``"3"``; the closing note of issue 9 gives the figures).
 
 Labelled split
