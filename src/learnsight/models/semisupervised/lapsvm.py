@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg  # type: ignore[import-untyped]
 
-from learnsight.models.semisupervised._base import Expansion, FloatArray, IntArray, LapSVMBase
+from learnsight.models.semisupervised._base import Expansion, FloatArray, IntArray, LapSVMBase, Pair
 from learnsight.models.semisupervised.graph import Graph, Metric, Weights
 from learnsight.models.semisupervised.kernels import BaseKernel
 from learnsight.models.semisupervised.solvers import solve_primal
@@ -163,10 +163,7 @@ class LapSVM(LapSVMBase):
         self._set_transduction(x, index)
         return self
 
-    def _fit_primal(self, phi: FloatArray, projection: FloatArray, pair: object, index: IntArray) -> None:
-        from learnsight.models.semisupervised._base import Pair
-
-        assert isinstance(pair, Pair)
+    def _fit_primal(self, phi: FloatArray, projection: FloatArray, pair: Pair, index: IntArray) -> None:
         d = pair.deformation
         labelled = np.flatnonzero(index >= 0)
         psi = d.features(phi[labelled])

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from learnsight.models.semisupervised._base import FloatArray, LapSVMBase, Pair
+from learnsight.models.semisupervised._base import FloatArray, LapSVMBase
 from learnsight.models.semisupervised.graph import Graph
 from learnsight.models.semisupervised.kernels import DEFAULT_KERNELS, BaseKernel
 from learnsight.models.semisupervised.mkl import MKLTrace, Oracle, closed_form_l2, level_method, start
@@ -177,8 +177,3 @@ class MultiKernelLapSVM(LapSVMBase):
         if self.mkl == "uniform":
             return MKLTrace(weights=start(m, "l1"), converged=True)
         raise ValueError(f"mkl: expected level, closed-form or uniform, got {self.mkl!r}")
-
-
-def pair_names(pairs: Sequence[Pair]) -> list[str]:
-    """The ``kernel|graph`` name of each pair, as in ``kernel_weights_``."""
-    return [p.name for p in pairs]
