@@ -239,11 +239,13 @@ class LapSVMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
     def _set_transduction(self, x: FloatArray, index: IntArray) -> None:
-        if getattr(self, "class_balance", False):
-            self.intercept_ = self.intercept_ + balance_offsets(
-                self._raw_decision(x[index < 0]), np.bincount(index[index >= 0], minlength=len(self.classes_))
-            )
         raw = self._raw_decision(x)  # x is already in weighted feature space
+        if getattr(self, "class_balance", False):
+            offsets = balance_offsets(
+                raw[index < 0], np.bincount(index[index >= 0], minlength=len(self.classes_))
+            )
+            self.intercept_ = self.intercept_ + offsets
+            raw = raw + offsets
         self.label_distributions_ = self._proba(raw)
         self.transduction_ = self._labels(raw)
 

@@ -30,6 +30,7 @@ from sklearn.semi_supervised import SelfTrainingClassifier  # type: ignore[impor
 from sklearn.svm import SVC  # type: ignore[import-untyped]
 from sklearn.utils.validation import check_is_fitted, validate_data  # type: ignore[import-untyped]
 
+from learnsight.models.semisupervised._base import UNLABELLED
 from learnsight.models.semisupervised.graph import Graph, laplacian
 from learnsight.models.semisupervised.kernels import (
     DeformedKernel,
@@ -40,8 +41,6 @@ from learnsight.models.semisupervised.kernels import (
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-UNLABELLED = -1
 
 
 def _split_labelled(

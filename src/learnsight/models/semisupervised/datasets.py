@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from learnsight.errors import LearnsightError
+from learnsight.models.semisupervised._base import UNLABELLED
 from learnsight.settings import get_settings
 
 FloatArray = NDArray[np.float64]
@@ -53,9 +54,6 @@ BREAST_FILE: Final = "breast-cancer-wisconsin.data"
 DNA_TRAIN_FILE: Final = "dna.scale"
 DNA_TEST_FILE: Final = "dna.scale.t"
 DNA_FEATURES: Final = 180
-
-UNLABELLED: Final = -1
-"""The label of an unlabelled row, as in :mod:`sklearn.semi_supervised`."""
 
 
 class SSLDataError(LearnsightError):
