@@ -41,7 +41,7 @@ def uci_dir() -> Path:
     return _dataset("uci-student-performance")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """``$LEARNSIGHT_DATA/faces``: expressions/, roster/, detection/ (see its README)."""
     return _dataset("faces")

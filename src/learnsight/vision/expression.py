@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from learnsight.errors import LearnsightError
 from learnsight.vision.extra import require
+from learnsight.vision.face_shape import FaceMeshReader, FaceShape, fuse
 from learnsight.vision.types import Box, Face, Image
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ STATE: dict[str, str] = {
     "contempt": NEGATIVE,
 }
 """The learning-relevant state of each class (SPEC §5's seed mapping)."""
+
+NEGATIVE_MASK: NDArray[np.bool_] = np.array([STATE[c] == NEGATIVE for c in CLASSES])
+"""Which columns of :data:`CLASSES` are negative-state classes."""
 
 DATA_LABELS: dict[str, str] = {
     "neutral": "calm",
@@ -89,6 +93,9 @@ at 0.5) and 89 % of the states (88 % right, 86 % when every state is named)."""
 
 WEIGHTS = Path(__file__).parent / "weights" / "expression_cnn.pt"
 """The shipped weights; their description is the ``.json`` file beside them."""
+
+SHAPE_WEIGHTS_NAME = "expression_shape.json"
+"""The file name, beside a CNN's weights, of the face-shape model fused with it."""
 
 
 class ExpressionError(LearnsightError, ValueError):
@@ -307,6 +314,10 @@ class ExpressionModel:
         network still being trained must be given with ``fold=False``).
     meta
         The description stored beside the weights (``expression_cnn.json``), if any.
+    shape
+        The face-shape model fused with the CNN's state (:mod:`learnsight.vision.face_shape`), or
+        None for the CNN alone.  With it, :meth:`predict` runs the face mesh on every crop; call
+        :meth:`close` (or use the model as a context manager) to free the mesh's graph.
     """
 
     def __init__(
@@ -317,18 +328,22 @@ class ExpressionModel:
         flip_average: bool = True,
         fold: bool = True,
         meta: dict[str, Any] | None = None,
+        face_shape: FaceShape | None = None,
     ) -> None:
         self.network = network.eval()
         self.shape = shape
         self.flip_average = flip_average
         self.fold = fold
         self.meta = meta or {}
+        self.face_shape = face_shape
         self._folded: nn.Module | None = None
+        self._mesh: FaceMeshReader | None = None
 
     @classmethod
-    def load(cls, path: Path | None = None) -> ExpressionModel:
+    def load(cls, path: Path | None = None, *, face_shape: bool = True) -> ExpressionModel:
         """The model saved at ``path`` (a state_dict ``.pt`` with its ``.json`` beside it); the
-        shipped weights by default."""
+        shipped weights by default.  With ``face_shape`` (the default), the face-shape model saved
+        beside it as ``expression_shape.json`` is fused in when that file exists."""
         torch = require("torch")
         path = path or WEIGHTS
         meta_path = path.with_suffix(".json")
@@ -340,12 +355,42 @@ class ExpressionModel:
         shape = NetworkShape.from_json(meta["network"])
         network = build_network(shape)
         network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(network, shape, flip_average=bool(meta.get("flip_average", True)), meta=meta)
+        shape_path = path.with_name(SHAPE_WEIGHTS_NAME)
+        fused = FaceShape.load(shape_path) if face_shape and shape_path.is_file() else None
+        flip = bool(meta.get("flip_average", True))
+        return cls(network, shape, flip_average=flip, meta=meta, face_shape=fused)
+
+    def close(self) -> None:
+        """Free the face mesh's graph (opened by the first :meth:`predict` with a face-shape model)."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def __enter__(self) -> ExpressionModel:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def predict(self, crops: Sequence[Image], *, batch_size: int = 256) -> NDArray[np.float64]:
         """Probabilities over :data:`CLASSES` for each crop (from :func:`face_crop`), shape
-        (len(crops), len(CLASSES)); rows sum to 1.  Runs on the CPU in batches of ``batch_size``."""
-        return self.predict_inputs(to_input(crops, self.shape.input_size), batch_size=batch_size)
+        (len(crops), len(CLASSES)); rows sum to 1.  Runs on the CPU in batches of ``batch_size``.
+        With a face-shape model, each crop's state is fused with its face mesh's
+        (:func:`~learnsight.vision.face_shape.fuse`; a crop without a mesh keeps the CNN's row)."""
+        probs = self.predict_inputs(to_input(crops, self.shape.input_size), batch_size=batch_size)
+        if self.face_shape is None or not len(crops):
+            return probs
+        return fuse(probs, self.shape_logits(crops), self.face_shape.fusion, NEGATIVE_MASK)
+
+    def shape_logits(self, crops: Sequence[Image]) -> NDArray[np.float64]:
+        """The face-shape model's negative-state log-odds per crop (NaN without a mesh)."""
+        if self.face_shape is None:
+            raise ExpressionError("this expression model has no face-shape model")
+        if self._mesh is None:
+            self._mesh = FaceMeshReader()
+        return self.face_shape.logits([self._mesh(crop) for crop in crops])
 
     def predict_inputs(self, batch: NDArray[np.float32], *, batch_size: int = 256) -> NDArray[np.float64]:
         """:meth:`predict` for crops already through :func:`to_input` (training reuses this)."""

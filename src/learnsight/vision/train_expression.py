@@ -55,8 +55,7 @@ from learnsight.files import sha256_file
 from learnsight.vision.expression import (
     CLASSES,
     MARGIN,
-    NEGATIVE,
-    STATE,
+    NEGATIVE_MASK,
     ExpressionError,
     ExpressionModel,
     NetworkShape,
@@ -81,7 +80,6 @@ CONTEXT_MARGIN = 0.45
 shift and rotate without running out of face)."""
 
 SEED = 20240611
-NEGATIVE_MASK = np.array([STATE[c] == NEGATIVE for c in CLASSES])
 
 
 @dataclass(frozen=True)
