@@ -6,7 +6,8 @@ posture behaviour and its smoothed expression, each with a confidence.  It is wr
 
 * actor: the identified student, an ``account`` agent (``home_page`` + the roster key, the roster
   folder's name); for a face the roster does not know, a **pseudonymous** agent
-  ``account(<home_page>/video-tracks, <video digest>/<track>)`` that names no one;
+  ``account(<home_page>/video-tracks, <video digest>/<track>)`` that names no one (``<track>`` is
+  the first track of that face, so a stranger who left and came back keeps one pseudonym);
 * verb :data:`~learnsight.xapi.vocab.OBSERVED` ("was observed in"), the learner as subject;
 * object: the lesson, an Activity of type :data:`~learnsight.xapi.vocab.CLASS_SESSION`
   (``<course>/session/<lesson>``, or ``<home_page>/video/<digest>`` without a course);
@@ -84,6 +85,13 @@ class Observation:
     expression: str
     expression_state: str
     expression_confidence: float
+    person: int | None = None
+    """A stranger's first track when this track is the same face again (its pseudonym's track)."""
+
+    @property
+    def pseudonym_track(self) -> int:
+        """The track whose pseudonym a stranger's statements carry."""
+        return self.track if self.person is None else self.person
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,11 @@ class HandRaise:
     track: int
     t: float
     student: str | None
+    person: int | None = None
+
+    @property
+    def pseudonym_track(self) -> int:
+        return self.track if self.person is None else self.person
 
 
 def actor(lesson: Lesson, track: int, student: str | None) -> dict[str, Any]:
@@ -127,9 +140,9 @@ def to_statements(
             "duration": _duration(obs.end_s - obs.start_s),
             "extensions": extensions,
         }
-        out.append(_statement(lesson, obs.track, obs.student, v.OBSERVED, obs.start_s, "obs", result))
+        out.append(_statement(lesson, obs, v.OBSERVED, obs.start_s, "obs", result))
     for raise_ in hand_raises:
-        out.append(_statement(lesson, raise_.track, raise_.student, v.RAISED_HAND, raise_.t, "hand", None))
+        out.append(_statement(lesson, raise_, v.RAISED_HAND, raise_.t, "hand", None))
     return out
 
 
@@ -153,14 +166,14 @@ def write(store: Store, lesson: Lesson, statements: Sequence[dict[str, Any]]) ->
 
 def _statement(
     lesson: Lesson,
-    track: int,
-    student: str | None,
+    seen: Observation | HandRaise,
     verb: str,
     t: float,
     kind: str,
     result: dict[str, Any] | None,
 ) -> dict[str, Any]:
     when = lesson.start + timedelta(seconds=t)
+    track = seen.track
     context: dict[str, Any] = {
         "platform": v.SOURCE_CAMERA,
         "extensions": {
@@ -176,7 +189,7 @@ def _statement(
         }
     statement: dict[str, Any] = {
         "id": str(uuid.uuid5(_NAMESPACE, f"{lesson.digest}/{kind}/{track}/{t:.3f}")),
-        "actor": actor(lesson, track, student),
+        "actor": actor(lesson, seen.pseudonym_track, seen.student),
         "verb": {"id": verb, "display": {"en-US": v.VERB_DISPLAY.get(verb, verb.rsplit("/", 1)[-1])}},
         "object": {
             "objectType": "Activity",

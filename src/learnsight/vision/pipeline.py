@@ -14,9 +14,11 @@ Per sampled frame (``rate`` per second, :mod:`~learnsight.vision.frames`):
    (:class:`~learnsight.vision.posture.PoseReader`; one person per call, so the cost grows with the
    class size: see the module docstring there).
 
-After the last frame each track is cut into windows of ``window_s`` seconds; a window's posture is
-the behaviour of its keypoint clip (:mod:`~learnsight.vision.behaviour`, geometric rules by default)
-and its expression the track's smoothed probabilities read at the window's end, each ``uncertain``
+After the last frame, the tracks of one face the roster does not know are joined under one
+pseudonym (:mod:`~learnsight.vision.strangers`), and each track is cut into windows of ``window_s``
+seconds; a window's posture is the behaviour of its keypoint clip
+(:mod:`~learnsight.vision.behaviour`, geometric rules by default) and its expression the track's
+smoothed probabilities read at the window's end, each ``uncertain``
 when not confident.  Windows become :class:`~learnsight.vision.observations.Observation` s; runs of
 ``hand-raised`` windows become hand raises.  Nothing is stored here: see :func:`store_lesson`.
 """
@@ -83,6 +85,11 @@ class TrackState:
     expression_probs: list[NDArray[np.float64]] = field(default_factory=list)
     keypoints: list[Any] = field(default_factory=list)
     last_posture_t: float = -1e9
+    faces: list[NDArray[np.float32]] = field(default_factory=list)
+    """Every face descriptor computed for the track (128-D), for stranger merging."""
+    person: int | None = None
+    """For a stranger seen in several tracks: the first of them (whose pseudonym they all carry);
+    ``None`` for a track that is its own person (:mod:`~learnsight.vision.strangers`)."""
 
 
 @dataclass
@@ -197,10 +204,13 @@ def analyze_video(
             clock = time.perf_counter()
     if pose_reader is not None:
         pose_reader.close()
+    expressions.close()
     for state in states.values():
         if identifier is not None and state.pending:  # a track shorter than identify_frames
             _decide(state, identifier, state.track.times[-1])
     kept = [s for s in states.values() if len(s.track.times) >= config.min_track_frames]
+    if identifier is not None:
+        join_strangers(kept)
     observations, raises = _windows(kept, config)
     video_seconds = max(last_t + 1.0 / config.rate, total) if total else last_t + 1.0 / config.rate
     return LessonAnalysis(
@@ -286,6 +296,7 @@ def _identify(
     if description is None:
         return
     state.pending.append(description)
+    state.faces.append(description.face)
     result = identifier.identify(state.pending[-config.identify_frames :])
     if not first or result.stage == 1 or len(state.pending) >= config.identify_frames:
         _accept(state, result, t)
@@ -307,6 +318,18 @@ def _accept(state: TrackState, result: Any, t: float) -> None:
     state.conflict = float(result.conflict)
     state.identified_at = t
     state.pending = state.pending[-2:]  # keep a little evidence for the next re-check
+
+
+def join_strangers(states: list[TrackState]) -> None:
+    """Give the tracks of one face the roster does not know one pseudonym: set ``person`` on every
+    stranger track after the first of its face (:func:`~learnsight.vision.strangers.merge_strangers`)."""
+    from learnsight.vision.strangers import StrangerTrack, merge_strangers
+
+    strangers = [s for s in states if s.student is None]
+    groups = merge_strangers([StrangerTrack(s.track.id, *s.track.span, s.faces) for s in strangers])
+    for s in strangers:
+        first = groups[s.track.id]
+        s.person = first if first != s.track.id else None
 
 
 def _windows(
@@ -351,10 +374,11 @@ def _windows(
                         expression=reading.label,
                         expression_state=reading.state,
                         expression_confidence=float(reading.confidence),
+                        person=state.person,
                     )
                 )
                 if posture.label == "hand-raised" and not raising:
-                    raises.append(obs.HandRaise(state.track.id, float(start), state.student))
+                    raises.append(obs.HandRaise(state.track.id, float(start), state.student, state.person))
                 raising = posture.label == "hand-raised"
             start = end
     return observations, raises

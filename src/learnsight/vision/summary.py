@@ -2,8 +2,9 @@
 timeline of who was attentive when.
 
 A **person** is an identified student (named by the roster folder name, the student key) or, for a
-face the roster does not know, its pseudonymous track (``track-<id>``).  Several tracks of one
-student (they left the picture and came back) are one person.  Per person: seconds observed, the
+face the roster does not know, its pseudonymous track (``track-<id>``, the first track of that face:
+:mod:`~learnsight.vision.strangers`).  Several tracks of one student (they left the picture and came
+back) are one person.  Per person: seconds observed, the
 time share of each posture behaviour (``uncertain`` included, so shares sum to 1), the share of
 positive expression among the windows whose expression was read, hand raises, and the mean identity
 probability.  The lesson row aggregates every person.
@@ -55,7 +56,9 @@ class PersonSummary:
 
 
 def person_of(observation: Observation | HandRaise) -> str:
-    return observation.student if observation.student is not None else f"track-{observation.track}"
+    if observation.student is not None:
+        return observation.student
+    return f"track-{observation.pseudonym_track}"
 
 
 def summarise(observations: list[Observation], hand_raises: list[HandRaise]) -> list[PersonSummary]:
