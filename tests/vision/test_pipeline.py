@@ -72,6 +72,30 @@ def test_identifies_the_enrolled_and_keeps_strangers_pseudonymous(
 
 @pytest.mark.realdata
 @pytest.mark.slow
+def test_posture_in_a_second_process_reads_what_the_main_process_reads(
+    lesson: tuple[Path, Path, syn.Scene],
+) -> None:
+    video, db, _ = lesson
+    runs = [
+        analyze_video(
+            video, roster=load_roster(db, "class-a"), lesson="L1", start=datetime(2026, 3, 2, 9, tzinfo=UTC),
+            home_page=HOME, config=AnalysisConfig(rate=1.0, window_s=6.0, posture_process=process),
+        )
+        for process in (True, False)
+    ]  # fmt: skip
+    worker, inline = (
+        [(t.track.id, [(tk, k is None) for tk, k in t.keypoints]) for t in a.tracks] for a in runs
+    )
+    assert worker == inline and any(kps for _, kps in worker)
+    assert [(o.track, o.start_s, o.posture) for o in runs[0].observations] == [
+        (o.track, o.start_s, o.posture) for o in runs[1].observations
+    ]
+    assert "posture worker (in parallel)" in runs[0].stage_seconds
+    assert "posture worker (in parallel)" not in runs[1].stage_seconds
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
 def test_cli_analyze_writes_summaries_named_by_roster_folder(
     lesson: tuple[Path, Path, syn.Scene], tmp_path: Path
 ) -> None:

@@ -12,7 +12,8 @@ Per sampled frame (``rate`` per second, :mod:`~learnsight.vision.frames`):
    descriptor computations per second;
 5. **posture**: body keypoints every ``posture_every_s`` seconds per track
    (:class:`~learnsight.vision.posture.PoseReader`; one person per call, so the cost grows with the
-   class size: see the module docstring there).
+   class size: see the module docstring there), read in a second process while this one goes on
+   with the next frames (:mod:`~learnsight.vision.posture_worker`).
 
 After the last frame, the tracks of one face the roster does not know are joined under one
 pseudonym (:mod:`~learnsight.vision.strangers`), and each track is cut into windows of ``window_s``
@@ -25,6 +26,7 @@ when not confident.  Windows become :class:`~learnsight.vision.observations.Obse
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +64,9 @@ class AnalysisConfig:
     recheck_s: float = 30.0
     posture: bool = True
     posture_every_s: float = 2.0
+    posture_process: bool = True
+    """Read posture in a second process (:mod:`~learnsight.vision.posture_worker`), beside the other
+    stages; ``False`` reads it in this process, between frames."""
     camera_pitch: float = 20.0
     """Degrees the camera looks down at the class (the posture rules correct head pitch by it)."""
     expression_half_life_s: float = 4.0
@@ -107,8 +112,10 @@ class LessonAnalysis:
     faces_seen: int
     rate: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    """Wall seconds per stage: decode (with enhancement), detect (with tracking), expression,
-    identify, posture."""
+    """Wall seconds per stage of the main process: decode (with enhancement), detect (with
+    tracking), expression, identify, posture (reading it, or with the posture process handing
+    frames over and waiting for its last readings); and ``posture worker (in parallel)``, the
+    posture process's busy seconds, which overlap the others."""
 
     @property
     def realtime_factor(self) -> float:
@@ -144,6 +151,7 @@ def analyze_video(
     from learnsight.vision.descriptors import describe
     from learnsight.vision.expression import ExpressionModel, face_crop
     from learnsight.vision.faces import FaceDetector
+    from learnsight.vision.posture_worker import PostureRequest, PostureWorker
 
     config = config or AnalysisConfig()
     video = Path(video)
@@ -162,7 +170,6 @@ def analyze_video(
     expressions = ExpressionModel.load(config.expression_weights)
     tracker = IoUTracker(max_missed_s=max(3.0, 3.0 / config.rate))
     states: dict[int, TrackState] = {}
-    pose_reader = _pose_reader() if config.posture else None
     started = time.perf_counter()
     frames = faces_seen = 0
     last_t = 0.0
@@ -170,7 +177,14 @@ def analyze_video(
     total = info.duration_s or 0.0
     stage = dict.fromkeys(("decode", "detect", "expression", "identify", "posture"), 0.0)
     clock = time.perf_counter()
-    with FaceDetector(config.detector, tiles=config.detector_tiles) as detector:  # type: ignore[arg-type]
+    with contextlib.ExitStack() as stack:
+        detector = stack.enter_context(FaceDetector(config.detector, tiles=config.detector_tiles))  # type: ignore[arg-type]
+        stack.callback(expressions.close)
+        worker = pose_reader = None
+        if config.posture and config.posture_process:
+            worker = stack.enter_context(PostureWorker(hands=False))
+        elif config.posture:
+            pose_reader = stack.enter_context(_pose_reader())
         for frame in sample_frames(video, rate=config.rate, enhancement=config.enhancement):
             clock = _lap(stage, "decode", clock)
             faces = detector.detect(frame.image)
@@ -182,6 +196,7 @@ def analyze_video(
                 probs = expressions.predict(crops)
                 clock = _lap(stage, "expression", clock)
                 boxes = [face.box for _, face in assigned]
+                requests = []
                 for k, (track, face) in enumerate(assigned):
                     state = states.setdefault(track.id, TrackState(track))
                     state.expression_times.append(frame.t)
@@ -189,12 +204,17 @@ def analyze_video(
                     if identifier is not None:
                         _identify(state, identifier, frame.image, face, frame.t, config, describe)
                         clock = _lap(stage, "identify", clock)
-                    if pose_reader is not None and frame.t - state.last_posture_t >= config.posture_every_s:
-                        others = boxes[:k] + boxes[k + 1 :]
-                        keypoints = pose_reader.read(frame.image, face.box, others=others, time_s=frame.t)
+                    if config.posture and frame.t - state.last_posture_t >= config.posture_every_s:
                         state.last_posture_t = frame.t
-                        state.keypoints.append((frame.t, keypoints))
-                        clock = _lap(stage, "posture", clock)
+                        others = tuple(boxes[:k] + boxes[k + 1 :])
+                        requests.append(PostureRequest(track.id, face.box, others, frame.t))
+                if worker is not None:
+                    worker.submit(frame.image, requests)
+                elif pose_reader is not None:
+                    for r in requests:
+                        keypoints = pose_reader.read(frame.image, r.face, others=r.others, time_s=r.time_s)
+                        states[r.track].keypoints.append((r.time_s, keypoints))
+                clock = _lap(stage, "posture", clock)
             if export_frames is not None:
                 _export(frame.t, frame.image, assigned, states, export_frames, total, exported)
             frames += 1
@@ -202,9 +222,11 @@ def analyze_video(
             if progress is not None:
                 progress(frame.t, total, frames)
             clock = time.perf_counter()
-    if pose_reader is not None:
-        pose_reader.close()
-    expressions.close()
+        if worker is not None:
+            readings, stage["posture worker (in parallel)"] = worker.finish()
+            for track_id, t, keypoints in readings:
+                states[track_id].keypoints.append((t, keypoints))
+            stage["posture"] += time.perf_counter() - clock
     for state in states.values():
         if identifier is not None and state.pending:  # a track shorter than identify_frames
             _decide(state, identifier, state.track.times[-1])

@@ -87,6 +87,9 @@ class Config:
     """Hyper-parameters of one training run (all recorded in the ``.json``)."""
 
     seed: int = SEED
+    init_seed: int | None = None
+    """The seed of the weights' initialisation and of the augmentation (default: ``seed``, which
+    also draws the split); another value trains another network on the same split."""
     test_size: float = 0.2
     val_size: float = 0.15
     epochs: int = 60
@@ -290,8 +293,9 @@ def train(
     import torch
     import torch.nn.functional as F  # noqa: N812 -- PyTorch's convention
 
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    init_seed = config.seed if config.init_seed is None else config.init_seed
+    torch.manual_seed(init_seed)
+    gen = torch.Generator().manual_seed(init_seed)
     network = build_network(config.shape)
     source = torch.from_numpy(contexts.astype(np.float32)).unsqueeze(1)
     target = torch.from_numpy(y)
@@ -479,6 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="folder with labels.csv (image,expression)")
     parser.add_argument("--out", type=Path, required=True, help="folder for expression_cnn.pt and .json")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--init-seed", type=int, help="seed of the initialisation and augmentation (default: --seed)"
+    )
     parser.add_argument("--epochs", type=int, default=Config.epochs)
     parser.add_argument("--threads", type=int, default=Config.threads, help="torch threads (default 1)")
     parser.add_argument(
@@ -486,7 +493,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = Config(
-        seed=args.seed, epochs=args.epochs, threads=args.threads, group_by_person=args.group_by_person
+        seed=args.seed,
+        init_seed=args.init_seed,
+        epochs=args.epochs,
+        threads=args.threads,
+        group_by_person=args.group_by_person,
     )
     command = shlex.join(["python", "-m", "learnsight.vision.train_expression", *(argv or sys.argv[1:])])
     try:
