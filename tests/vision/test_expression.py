@@ -276,3 +276,34 @@ def test_split_is_stratified_disjoint_and_keeps_groups_together() -> None:
             assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     again = split(labels, None, Config())
     assert all(np.array_equal(a, b) for a, b in zip(again, split(labels, None, Config()), strict=True))
+
+
+def test_training_an_ensemble_writes_one_file_that_averages_its_networks(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    from learnsight.vision.train_expression import main
+
+    rows = read_labels(faces_dir / "expressions" / "labels.csv")
+    picked = [r for c in ("calm", "joy", "anger") for r in [r for r in rows if r[1] == c][:20]]
+    data = tmp_path / "small"
+    (data / "images").mkdir(parents=True)
+    inverse = {v: k for k, v in DATA_LABELS.items()}
+    for path, _ in picked:
+        shutil.copy(path, data / "images" / path.name)
+    write_labels(data / "labels.csv", [(f"images/{p.name}", inverse[c]) for p, c in picked])
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--epochs", "1", "--init-seed", "3,4"]) == 0
+    meta = json.loads((out / "expression_cnn.json").read_text())
+    assert meta["networks"] == 2 and [m["init_seed"] for m in meta["training"]["members"]] == [3, 4]
+    model = ExpressionModel.load(out / "expression_cnn.pt")
+    assert len(model.networks) == 2
+    crops = [np.full((64, 64, 3), v, dtype=np.uint8) for v in (40, 200)]
+    both = model.predict(crops)
+    alone = [
+        ExpressionModel(n, model.shape, flip_average=model.flip_average).predict(crops)
+        for n in model.networks
+    ]
+    np.testing.assert_allclose(both, (alone[0] + alone[1]) / 2, atol=1e-6)
+    assert not np.allclose(alone[0], alone[1])  # two initialisations, two networks
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--out", str(out), "--init-seed", "1,1"])

@@ -304,6 +304,10 @@ class ExpressionModel:
     ----------
     network
         An :func:`build_network` network with its weights (put in evaluation mode here).
+    members
+        More networks of the same shape (an ensemble): the probabilities of all of them are
+        averaged.  Networks trained from other initialisations on the same photos disagree on the
+        faces they find hard, so their mean ranks the states better than any one of them.
     shape
         The shape it was built with (its input size is the crops' size).
     flip_average
@@ -325,18 +329,20 @@ class ExpressionModel:
         network: nn.Module,
         shape: NetworkShape,
         *,
+        members: Sequence[nn.Module] = (),
         flip_average: bool = True,
         fold: bool = True,
         meta: dict[str, Any] | None = None,
         face_shape: FaceShape | None = None,
     ) -> None:
         self.network = network.eval()
+        self.members = [m.eval() for m in members]
         self.shape = shape
         self.flip_average = flip_average
         self.fold = fold
         self.meta = meta or {}
         self.face_shape = face_shape
-        self._folded: nn.Module | None = None
+        self._folded: list[nn.Module] | None = None
         self._mesh: FaceMeshReader | None = None
 
     @classmethod
@@ -353,12 +359,26 @@ class ExpressionModel:
         if tuple(meta["classes"]) != CLASSES:
             raise ExpressionError(f"{meta_path}: classes {meta['classes']} are not {list(CLASSES)}")
         shape = NetworkShape.from_json(meta["network"])
-        network = build_network(shape)
-        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        networks = []
+        for state in saved.get("members", [saved]):
+            networks.append(build_network(shape))
+            networks[-1].load_state_dict(state)
         shape_path = path.with_name(SHAPE_WEIGHTS_NAME)
         fused = FaceShape.load(shape_path) if face_shape and shape_path.is_file() else None
         flip = bool(meta.get("flip_average", True))
-        return cls(network, shape, flip_average=flip, meta=meta, face_shape=fused)
+        return cls(networks[0], shape, members=networks[1:], flip_average=flip, meta=meta, face_shape=fused)
+
+    @property
+    def networks(self) -> list[nn.Module]:
+        """Every network whose probabilities :meth:`predict` averages."""
+        return [self.network, *self.members]
+
+    def save(self, path: Path) -> None:
+        """Write the weights to ``path``: one network's ``state_dict``, or ``{"members": [...]}``."""
+        torch = require("torch")
+        states = [n.state_dict() for n in self.networks]
+        torch.save(states[0] if len(states) == 1 else {"members": states}, path)
 
     def close(self) -> None:
         """Free the face mesh's graph (opened by the first :meth:`predict` with a face-shape model)."""
@@ -395,11 +415,11 @@ class ExpressionModel:
     def predict_inputs(self, batch: NDArray[np.float32], *, batch_size: int = 256) -> NDArray[np.float64]:
         """:meth:`predict` for crops already through :func:`to_input` (training reuses this)."""
         torch = require("torch")
-        network = self.network
+        networks = self.networks
         if self.fold:
             if self._folded is None:
-                self._folded = fold_batch_norm(self.network)
-            network = self._folded
+                self._folded = [fold_batch_norm(n) for n in networks]
+            networks = self._folded
         probs = np.empty((len(batch), len(CLASSES)), dtype=np.float64)
         with torch.inference_mode():
             for start in range(0, len(batch), batch_size):
@@ -407,7 +427,8 @@ class ExpressionModel:
                 n = len(x)
                 if self.flip_average:
                     x = torch.cat([x, torch.flip(x, dims=[3])])
-                p = torch.softmax(network(x.contiguous(memory_format=torch.channels_last)), dim=1)
+                x = x.contiguous(memory_format=torch.channels_last)
+                p = sum(torch.softmax(network(x), dim=1) for network in networks) / len(networks)
                 if self.flip_average:
                     p = (p[:n] + p[n:]) / 2
                 probs[start : start + n] = p.double().numpy()

@@ -87,9 +87,10 @@ class Config:
     """Hyper-parameters of one training run (all recorded in the ``.json``)."""
 
     seed: int = SEED
-    init_seed: int | None = None
-    """The seed of the weights' initialisation and of the augmentation (default: ``seed``, which
-    also draws the split); another value trains another network on the same split."""
+    init_seeds: tuple[int, ...] = ()
+    """One network per seed (of its initialisation and augmentation), all on the same split, their
+    probabilities averaged (:class:`ExpressionModel` ``members``); empty: one network seeded by
+    ``seed``, which also draws the split."""
     test_size: float = 0.2
     val_size: float = 0.15
     epochs: int = 60
@@ -287,13 +288,16 @@ def train(
     val_inputs: NDArray[np.float32],
     val_y: NDArray[np.int64],
     config: Config,
+    init_seed: int | None = None,
 ) -> tuple[ExpressionModel, dict[str, Any]]:
-    """Train on the wider crops, keep the epoch with the best validation ROC AUC of the negative
-    state, then set the state bias on the validation part.  Returns the model and a history."""
+    """Train one network on the wider crops (initialisation and augmentation seeded by
+    ``init_seed``, default ``config.seed``), keep the epoch with the best validation ROC AUC of the
+    negative state, then set the state bias on the validation part.  Returns the model and a
+    history."""
     import torch
     import torch.nn.functional as F  # noqa: N812 -- PyTorch's convention
 
-    init_seed = config.seed if config.init_seed is None else config.init_seed
+    init_seed = config.seed if init_seed is None else init_seed
     torch.manual_seed(init_seed)
     gen = torch.Generator().manual_seed(init_seed)
     network = build_network(config.shape)
@@ -369,7 +373,13 @@ def train(
     with torch.no_grad():
         final.get_buffer("logit_bias").copy_(torch.from_numpy(bias * NEGATIVE_MASK.astype(np.float32)))
     model = ExpressionModel(final, config.shape, flip_average=config.flip_average)
-    return model, {"best_epoch": best[1], "best_val_auc": best[0], "negative_bias": bias, "epochs": history}
+    return model, {
+        "init_seed": init_seed,
+        "best_epoch": best[1],
+        "best_val_auc": best[0],
+        "negative_bias": bias,
+        "epochs": history,
+    }
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -398,7 +408,17 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
     )
     contexts, inputs, found = prepare(paths, config.shape)
     log(f"faces found in {int(found.sum())}/{len(found)} photos ({time.perf_counter() - started:.0f} s)")
-    model, history = train(contexts[train_idx], y[train_idx], inputs[val_idx], y[val_idx], config)
+    members, histories = [], []
+    seeds = config.init_seeds or (config.seed,)
+    for i, init_seed in enumerate(seeds, start=1):
+        if len(seeds) > 1:
+            log(f"network {i}/{len(seeds)} (init seed {init_seed})")
+        member, history = train(
+            contexts[train_idx], y[train_idx], inputs[val_idx], y[val_idx], config, init_seed
+        )
+        members.append(member.network)
+        histories.append(history)
+    model = ExpressionModel(members[0], config.shape, members=members[1:], flip_average=config.flip_average)
     seconds = time.perf_counter() - started
 
     def metrics(idx: NDArray[np.int64]) -> dict[str, Any]:
@@ -409,7 +429,7 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
     test_images = sorted(paths[i].relative_to(data).as_posix() for i in test_idx)
     subset = test_images[::4]
     subset_idx = np.array([i for i in test_idx if paths[i].relative_to(data).as_posix() in set(subset)])
-    meta = {
+    meta: dict[str, Any] = {
         "classes": list(CLASSES),
         "network": config.shape.to_json(),
         "flip_average": config.flip_average,
@@ -421,8 +441,9 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
             "photo_detector": "mediapipe FaceDetection(model_selection=1, min_detection_confidence=0.5) "
             "on the photo padded in black by its longer side on every side",
         },
-        "negative_logit_bias": history["negative_bias"],
-        "parameters": sum(p.numel() for p in model.network.parameters()),
+        "networks": len(members),
+        "negative_logit_bias": [h["negative_bias"] for h in histories],
+        "parameters": sum(p.numel() for n in members for p in n.parameters()),
         "data": {
             "labels_csv": str(labels_csv),
             "labels_sha256": sha256_file(labels_csv),
@@ -456,9 +477,9 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
             "threads": config.threads,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            "best_epoch": history["best_epoch"],
-            "best_val_auc": history["best_val_auc"],
-            "epochs": history["epochs"],
+            "members": [
+                {k: h[k] for k in ("init_seed", "best_epoch", "best_val_auc", "epochs")} for h in histories
+            ],
         },
         "metrics": {
             "test": metrics(test_idx),
@@ -467,7 +488,7 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
         },
     }
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.network.state_dict(), out / "expression_cnn.pt")
+    model.save(out / "expression_cnn.pt")
     (out / "expression_cnn.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     test = meta["metrics"]["test"]
     log(
@@ -478,13 +499,27 @@ def run(data: Path, out: Path, config: Config, command: str) -> dict[str, Any]:
     return meta
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds are integers separated by commas, got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"a seed is given twice: {text!r}")
+    return seeds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m learnsight.vision.train_expression", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="folder with labels.csv (image,expression)")
     parser.add_argument("--out", type=Path, required=True, help="folder for expression_cnn.pt and .json")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument(
-        "--init-seed", type=int, help="seed of the initialisation and augmentation (default: --seed)"
+        "--init-seed",
+        type=_seeds,
+        default=(),
+        help="seed(s) of the initialisation and augmentation, e.g. 20240611,1,2: one network per seed, "
+        "averaged (default: one network, --seed)",
     )
     parser.add_argument("--epochs", type=int, default=Config.epochs)
     parser.add_argument("--threads", type=int, default=Config.threads, help="torch threads (default 1)")
@@ -494,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = Config(
         seed=args.seed,
-        init_seed=args.init_seed,
+        init_seeds=args.init_seed,
         epochs=args.epochs,
         threads=args.threads,
         group_by_person=args.group_by_person,
