@@ -111,7 +111,7 @@ def main() -> None:
     figure("statements written", report.statements_written, "")
     figure("statement write", write_s, "s")
     figure("peak RSS of this process", peak_mb, "MB")
-    figure("peak RSS of the posture process", worker_mb, "MB")
+    figure("peak RSS of the largest child (the posture process)", worker_mb, "MB")
     figure("both together (upper bound)", peak_mb + worker_mb, "MB", "<= 2048")
 
 

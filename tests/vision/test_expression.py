@@ -61,7 +61,8 @@ def test_classes_states_and_data_labels() -> None:
 
 
 def test_shipped_weights_are_small_and_describe_themselves() -> None:
-    assert WEIGHTS.stat().st_size < 3 * 2**20
+    assert WEIGHTS.stat().st_size < 3 * META["networks"] * 2**20  # under 3 MiB per network
+    assert META["networks"] == len(META["training"]["members"]) == len(ExpressionModel.load().networks)
     assert tuple(META["classes"]) == CLASSES
     assert META["split"]["n_test"] == len(META["split"]["test_images"])
     listed = "\n".join(META["split"]["test_images"]).encode()

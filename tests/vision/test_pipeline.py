@@ -105,11 +105,14 @@ def test_cli_analyze_writes_summaries_named_by_roster_folder(
         app,
         [
             "video", "analyze", str(video), "--roster", "class-a", "--db", str(db), "--out", str(out),
-            "--lesson", "L2", "--no-posture", "--json", "--export-frames", "2",
+            "--lesson", "L2", "--posture-in-process", "--json", "--export-frames", "2",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
+    assert (
+        "posture worker (in parallel)" not in data["stage_seconds"] and data["stage_seconds"]["posture"] > 0
+    )
     assert data["frames"] == 12 and data["statements_written"] > 0
     summary = json.loads((out / "summary.json").read_text())
     names = {p["person"] for p in summary["people"]}

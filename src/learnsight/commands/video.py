@@ -82,6 +82,13 @@ def analyze(
     rate: Annotated[float, typer.Option("--rate", help="Frames analysed per second of video.")] = 1.0,
     window: Annotated[float, typer.Option("--window", help="Seconds per observation.")] = 10.0,
     no_posture: Annotated[bool, typer.Option("--no-posture", help="Skip body keypoints.")] = False,
+    posture_process: Annotated[
+        bool,
+        typer.Option(
+            "--posture-process/--posture-in-process",
+            help="Read body keypoints in a second process (default), or between frames in this one.",
+        ),
+    ] = True,
     denoise: Annotated[bool, typer.Option("--denoise", help="Wavelet-denoise frames (slower).")] = False,
     home_page: Annotated[
         str, typer.Option("--home-page", help="Account homePage of the students' actors.")
@@ -111,7 +118,11 @@ def analyze(
     info = probe(video)
     when = _start(start, video)
     config = AnalysisConfig(
-        rate=rate, window_s=window, posture=not no_posture, enhancement=Enhancement(denoise=denoise)
+        rate=rate,
+        window_s=window,
+        posture=not no_posture,
+        posture_process=posture_process,
+        enhancement=Enhancement(denoise=denoise),
     )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -152,6 +163,7 @@ def analyze(
         "video_seconds": round(analysis.video_seconds, 1),
         "wall_seconds": round(analysis.wall_seconds, 1),
         "realtime_factor": round(analysis.realtime_factor, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in analysis.stage_seconds.items()},
         "tracks": len(analysis.tracks),
         "identified": sorted({t.student for t in analysis.tracks if t.student is not None}),
         "statements_written": report.statements_written,

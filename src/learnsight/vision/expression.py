@@ -7,8 +7,9 @@ a batch of those into probabilities over :data:`CLASSES`.  :func:`read` names ea
 expression and its positive/negative state, or ``"uncertain"`` when the model is not confident
 enough; :func:`smooth` averages a track's probabilities over time before reading them.
 
-The weights ship inside the package (``weights/expression_cnn.pt``, with ``expression_cnn.json``
-recording the network's shape, the data it was trained on and its held-out metrics);
+The weights ship inside the package (``weights/expression_cnn.pt``: an ensemble of three networks
+whose probabilities are averaged, with ``expression_cnn.json`` recording the networks' shape, the
+data they were trained on and their held-out metrics);
 :mod:`learnsight.vision.train_expression` rebuilds them.  :func:`evaluate` scores a model on any
 folder laid out like the shared ``faces/expressions`` set.
 
@@ -88,8 +89,9 @@ sixty (measured on the shared ``faces/expressions`` photos)."""
 
 DEFAULT_MIN_CONFIDENCE = 0.6
 """Below this probability :func:`read` records a face's expression (or state) as uncertain.  On the
-332 validation photos of the shipped model it names 60 % of the labels (88 % of those right, 82 %
-at 0.5) and 89 % of the states (88 % right, 86 % when every state is named)."""
+332 validation photos of the shipped ensemble it names 53 % of the labels (92 % of those right; at
+0.5 it names 71 %, 86 % right) and 89 % of the states (91 % right, 86 % when every state is
+named)."""
 
 WEIGHTS = Path(__file__).parent / "weights" / "expression_cnn.pt"
 """The shipped weights; their description is the ``.json`` file beside them."""
