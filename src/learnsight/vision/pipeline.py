@@ -19,9 +19,9 @@ After the last frame, the tracks of one face the roster does not know are joined
 pseudonym (:mod:`~learnsight.vision.strangers`), and each track is cut into windows of ``window_s``
 seconds; a window's posture is the behaviour of its keypoint clip
 (:mod:`~learnsight.vision.behaviour`, geometric rules by default) and its expression the track's
-smoothed probabilities read at the window's end, each ``uncertain``
-when not confident.  Windows become :class:`~learnsight.vision.observations.Observation` s; runs of
-``hand-raised`` windows become hand raises.  Nothing is stored here: see :func:`store_lesson`.
+smoothed probabilities read at the window's end, each ``uncertain`` when not confident.  Windows
+become :class:`~learnsight.vision.observations.Observation` s; runs of ``hand-raised`` windows
+become hand raises.  Nothing is stored here: see :func:`store_lesson`.
 """
 
 from __future__ import annotations
