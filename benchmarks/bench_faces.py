@@ -46,6 +46,8 @@ def detection(faces: Path) -> None:
     for label, detector in (
         ("mediapipe", FaceDetector()),
         ("mediapipe 2x2 tiles", FaceDetector(tiles=2)),
+        ("mediapipe 4x4 tiles", FaceDetector(tiles=4)),
+        ("mediapipe 4x4 + short-range (video default)", FaceDetector(tiles=4, short_range_tiles=True)),
         ("dlib HOG", FaceDetector("hog")),
         ("Haar cascade", FaceDetector("haar")),
     ):

@@ -96,6 +96,18 @@ def test_tiling_finds_the_small_faces_it_misses_otherwise(detection_dir: Path) -
     assert result["precision"] >= 0.9
 
 
+def test_short_range_tiles_add_faces_and_no_false_ones(detection_dir: Path) -> None:
+    with FaceDetector(tiles=4) as plain, FaceDetector(tiles=4, short_range_tiles=True) as both:
+        before = evaluate_detection(detection_dir / "testing.xml", plain)
+        after = evaluate_detection(detection_dir / "testing.xml", both)
+    assert after["recall"] >= before["recall"] and after["recall"] >= 0.96
+    assert after["precision"] >= before["precision"]  # the score floor keeps the short model's noise out
+    with pytest.raises(FaceDetectionError, match="short_range_tiles"):
+        FaceDetector(short_range_tiles=True)  # no tiles
+    with pytest.raises(FaceDetectionError, match="short_range_tiles"):
+        FaceDetector("hog", tiles=2, short_range_tiles=True)
+
+
 def test_hog_and_haar_backends(detection_dir: Path) -> None:
     image = read_image(detection_dir / "2008_002506.jpg")
     truth = dict(load_imglab(detection_dir / "testing.xml"))["2008_002506.jpg"]
