@@ -47,7 +47,8 @@ def detection(faces: Path) -> None:
         ("mediapipe", FaceDetector()),
         ("mediapipe 2x2 tiles", FaceDetector(tiles=2)),
         ("mediapipe 4x4 tiles", FaceDetector(tiles=4)),
-        ("mediapipe 4x4 + short-range (video default)", FaceDetector(tiles=4, short_range_tiles=True)),
+        ("mediapipe 4x4 + short-range", FaceDetector(tiles=4, short_range_tiles=True)),
+        ("the video default (+ min size 20 px)", FaceDetector(tiles=4, short_range_tiles=True, min_size=20)),
         ("dlib HOG", FaceDetector("hog")),
         ("Haar cascade", FaceDetector("haar")),
     ):

@@ -108,6 +108,21 @@ def test_short_range_tiles_add_faces_and_no_false_ones(detection_dir: Path) -> N
         FaceDetector("hog", tiles=2, short_range_tiles=True)
 
 
+def test_min_size_drops_the_tiny_faces_only(detection_dir: Path) -> None:
+    with FaceDetector(tiles=4) as every, FaceDetector(tiles=4, min_size=20) as sized:
+        kept = evaluate_detection(detection_dir / "testing.xml", sized)
+        plain = evaluate_detection(detection_dir / "testing.xml", every)
+        faces = every.detect(read_image(detection_dir / "2008_002470.jpg"))
+        small = sized.detect(read_image(detection_dir / "2008_002470.jpg"))
+    assert kept["recall"] == plain["recall"] and kept["precision"] >= plain["precision"]
+    assert [(f.box, f.score) for f in faces if min(f.box.w, f.box.h) >= 20] == [
+        (f.box, f.score) for f in small
+    ]
+    assert len(small) < len(faces)  # this photo has tiny false faces
+    with pytest.raises(FaceDetectionError, match="min_size"):
+        FaceDetector(min_size=-1)
+
+
 def test_hog_and_haar_backends(detection_dir: Path) -> None:
     image = read_image(detection_dir / "2008_002506.jpg")
     truth = dict(load_imglab(detection_dir / "testing.xml"))["2008_002506.jpg"]

@@ -150,6 +150,9 @@ class FaceDetector:
     min_score
         Faces scoring below are dropped (all backends give scores in [0, 1]); default 0.5, which is
         mediapipe's own default and dlib's / OpenCV's zero margin.
+    min_size
+        Faces whose box (dlib's convention) is smaller than this many pixels on its shorter side are
+        dropped; default 0 (keep all).
     full_range
         mediapipe only: the full-range model (default; far faces) or the short-range one (close-ups).
     tiles
@@ -176,6 +179,7 @@ class FaceDetector:
         backend: Backend = "mediapipe",
         *,
         min_score: float = 0.5,
+        min_size: float = 0.0,
         full_range: bool = True,
         tiles: int = 1,
         tile_overlap: float = 0.25,
@@ -188,10 +192,13 @@ class FaceDetector:
             raise FaceDetectionError(f"face detector: unknown backend {backend!r} (mediapipe, hog, haar)")
         if not 0.0 <= min_score <= 1.0:
             raise FaceDetectionError(f"face detector: min_score {min_score} is outside [0, 1]")
+        if not min_size >= 0:
+            raise FaceDetectionError(f"face detector: min_size {min_size} is negative")
         if tiles < 1 or not 0.0 <= tile_overlap < 1.0:
             raise FaceDetectionError(f"face detector: bad tiling (tiles={tiles}, overlap={tile_overlap})")
         self.backend: Backend = backend
         self.min_score = min_score
+        self.min_size = min_size
         self.full_range = full_range
         self.tiles = tiles
         self.tile_overlap = tile_overlap
@@ -270,11 +277,12 @@ class FaceDetector:
             mapped = [Face(self.box_transform.apply(f.box), f.score, f.keypoints) for f in faces]
             mapped += [Face(short.apply(f.box), f.score, f.keypoints) for f in close]
             out = [f for f in nms(mapped, self.nms_iou) if f.score >= self.min_score]
-            return sorted(out, key=lambda f: -f.score)
-        if self.tiles > 1:
-            faces = nms(faces, self.nms_iou)
-        faces = [f for f in faces if f.score >= self.min_score]
-        out = [Face(self.box_transform.apply(f.box), f.score, f.keypoints) for f in faces]
+        else:
+            if self.tiles > 1:
+                faces = nms(faces, self.nms_iou)
+            faces = [f for f in faces if f.score >= self.min_score]
+            out = [Face(self.box_transform.apply(f.box), f.score, f.keypoints) for f in faces]
+        out = [f for f in out if min(f.box.w, f.box.h) >= self.min_size]
         return sorted(out, key=lambda f: -f.score)
 
     def _detect_raw(self, image: Image) -> list[Face]:

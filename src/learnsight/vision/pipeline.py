@@ -64,6 +64,10 @@ class AnalysisConfig:
     """With mediapipe and tiles, also run the short-range model on the tiles (faces that fill a tile:
     :class:`~learnsight.vision.faces.FaceDetector` ``short_range_tiles``; 75 % → 84 % of the people
     in view found on the synthetic 30-seat lesson, ~40 ms more per frame)."""
+    detector_min_size: float = 20.0
+    """Faces smaller than this (pixels, shorter side) are not analysed: below it a face cannot be
+    described for identification (:data:`~learnsight.vision.descriptors.MIN_FACE_SIZE`), and on
+    small photos the 4 × 4 tiles' only false faces were 7–18 px (``benchmarks/bench_faces.py``)."""
     identify_frames: int = 3
     recheck_s: float = 30.0
     posture: bool = True
@@ -186,7 +190,12 @@ def analyze_video(
             config.detector_short_range_tiles and config.detector == "mediapipe" and config.detector_tiles > 1
         )
         detector = stack.enter_context(
-            FaceDetector(config.detector, tiles=config.detector_tiles, short_range_tiles=short)  # type: ignore[arg-type]
+            FaceDetector(
+                config.detector,  # type: ignore[arg-type]
+                tiles=config.detector_tiles,
+                short_range_tiles=short,
+                min_size=config.detector_min_size,
+            )
         )
         stack.callback(expressions.close)
         worker = pose_reader = None
