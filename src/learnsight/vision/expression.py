@@ -320,7 +320,7 @@ class ExpressionModel:
         network still being trained must be given with ``fold=False``).
     meta
         The description stored beside the weights (``expression_cnn.json``), if any.
-    shape
+    face_shape
         The face-shape model fused with the CNN's state (:mod:`learnsight.vision.face_shape`), or
         None for the CNN alone.  With it, :meth:`predict` runs the face mesh on every crop; call
         :meth:`close` (or use the model as a context manager) to free the mesh's graph.

@@ -88,11 +88,6 @@ class Observation:
     person: int | None = None
     """A stranger's first track when this track is the same face again (its pseudonym's track)."""
 
-    @property
-    def pseudonym_track(self) -> int:
-        """The track whose pseudonym a stranger's statements carry."""
-        return self.track if self.person is None else self.person
-
 
 @dataclass(frozen=True)
 class HandRaise:
@@ -103,9 +98,10 @@ class HandRaise:
     student: str | None
     person: int | None = None
 
-    @property
-    def pseudonym_track(self) -> int:
-        return self.track if self.person is None else self.person
+
+def pseudonym_track(seen: Observation | HandRaise) -> int:
+    """The track whose pseudonym a stranger's statements carry: the first track of the same face."""
+    return seen.track if seen.person is None else seen.person
 
 
 def actor(lesson: Lesson, track: int, student: str | None) -> dict[str, Any]:
@@ -189,7 +185,7 @@ def _statement(
         }
     statement: dict[str, Any] = {
         "id": str(uuid.uuid5(_NAMESPACE, f"{lesson.digest}/{kind}/{track}/{t:.3f}")),
-        "actor": actor(lesson, seen.pseudonym_track, seen.student),
+        "actor": actor(lesson, pseudonym_track(seen), seen.student),
         "verb": {"id": verb, "display": {"en-US": v.VERB_DISPLAY.get(verb, verb.rsplit("/", 1)[-1])}},
         "object": {
             "objectType": "Activity",

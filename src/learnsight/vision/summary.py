@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnsight.vision.behaviour import BEHAVIOURS, POSITIVE_BEHAVIOURS
-from learnsight.vision.observations import UNCERTAIN, HandRaise, Observation
+from learnsight.vision.observations import UNCERTAIN, HandRaise, Observation, pseudonym_track
 
 if TYPE_CHECKING:
     from learnsight.vision.pipeline import LessonAnalysis
@@ -58,7 +58,7 @@ class PersonSummary:
 def person_of(observation: Observation | HandRaise) -> str:
     if observation.student is not None:
         return observation.student
-    return f"track-{observation.pseudonym_track}"
+    return f"track-{pseudonym_track(observation)}"
 
 
 def summarise(observations: list[Observation], hand_raises: list[HandRaise]) -> list[PersonSummary]:
