@@ -13,6 +13,7 @@ from learnsight.models.evaluation import (
     Metrics,
     evaluate,
     holdout_split,
+    pool_reliability,
     reliability_curve,
     repeated_cv,
     repeated_splits,
@@ -71,6 +72,22 @@ def test_hand_computed_calibration() -> None:
     ece, bins = reliability_curve(y, p1, [0, 1], n_bins=2)
     assert ece == pytest.approx(0.0)
     assert [(b.count, b.confidence) for b in bins] == [(4, pytest.approx(0.75))]
+
+
+def test_pooled_reliability_equals_one_curve_of_all_rows() -> None:
+    rng = np.random.default_rng(1)
+    p1 = rng.uniform(size=300)
+    y = (rng.uniform(size=300) < p1).astype(int)
+    pred = (p1 > 0.5).astype(int)
+    whole = evaluate(y, pred, proba=p1, labels=[0, 1])
+    parts = [evaluate(y[i::3], pred[i::3], proba=p1[i::3], labels=[0, 1]) for i in range(3)]
+    ece, bins = pool_reliability([[vars(b) for b in m.reliability or ()] for m in parts])
+    assert whole.reliability is not None and ece == pytest.approx(whole.ece)
+    assert [(b["lower"], b["count"]) for b in bins] == [(b.lower, b.count) for b in whole.reliability]
+    for got, want in zip(bins, whole.reliability, strict=True):
+        assert got["confidence"] == pytest.approx(want.confidence)
+        assert got["accuracy"] == pytest.approx(want.accuracy)
+    assert pool_reliability([]) == (0.0, [])
 
 
 def test_multiclass_brier_matches_the_formula() -> None:

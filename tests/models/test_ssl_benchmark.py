@@ -115,8 +115,61 @@ def test_lapsvms_run_in_the_protocol_with_kernel_weights(ssl_dir: Path, tmp_path
     weights = entry["methods"]["mk_lapsvm"]["kernel_weights"]
     assert weights and min(weights.values()) >= 0.0 and max(weights.values()) > 0.0
     assert entry["target"]["method"] == "mk_lapsvm" and isinstance(entry["target"]["met"], bool)
+    for method in ("lapsvm", "mk_lapsvm"):  # calibration of predict_proba on the 137 held-out rows
+        stats = entry["methods"][method]
+        assert stats["brier"]["n"] == 2 and 0.0 < stats["brier"]["mean"] < 0.25
+        assert 0.0 <= stats["ece"]["mean"] < 0.5 and 0.0 <= stats["ece_pooled"] < 0.5
+        assert sum(b["count"] for b in stats["reliability"]) == 2 * 137
+        assert all(0.5 <= b["confidence"] <= 1.0 and b["lower"] >= 0.5 for b in stats["reliability"])
+    assert "brier" not in entry["methods"]["svm"]  # no predict_proba: no calibration claimed
     text = write_benchmark_report(result, tmp_path / "b.html").read_text()
     assert "Kernel weights of the multi-kernel LapSVM" in text and "|" in text
+    assert "Calibration of predict_proba on held-out rows" in text and "Reliability" in text
+
+
+def test_label_spreading_without_finite_probabilities_keeps_its_accuracy(ssl_dir: Path) -> None:
+    result = bm.run_benchmark("breast", "label_spreading", 1, folder=ssl_dir).to_dict()
+    stats = result["datasets"]["breast"]["methods"]["label_spreading"]
+    assert stats["errors"] == [] and stats["transductive"]["n"] == 1
+    assert "brier" not in stats
+    assert any("calibration not measured: predict_proba is not finite" in w for w in stats["warnings"])
+
+
+def _result_with(means: dict[str, list[float]], dataset: str = "usps-1v7") -> bm.BenchmarkResult:
+    info = bm.DatasetInfo(
+        dataset, "USPS 1 vs 7", "", 1400, 256, [1, 7], 70, 1050, 280, "held-out", *bm.floor(dataset)
+    )
+    runs = [
+        bm.Run(dataset, method, i, i, value, value, 1.0, 0.1, 70, 1050, 280)
+        for method, values in means.items()
+        for i, value in enumerate(values)
+    ]
+    return bm.BenchmarkResult({dataset: info}, list(means), 2, runs)
+
+
+def test_a_missed_floor_says_why_from_the_run_itself() -> None:
+    result = _result_with(
+        {"self_training": [0.996, 0.995], "lapsvm": [0.994, 0.996], "mk_lapsvm": [0.995, 0.995]}
+    )
+    target = result.to_dict()["datasets"]["usps-1v7"]["target"]
+    assert target["method"] == "mk_lapsvm" and target["met"] is False
+    why = target["why"]
+    assert why["gap_points"] == pytest.approx(0.2) and why["extra_errors_per_split"] == pytest.approx(2.1)
+    assert why["gap_in_standard_errors"] is None  # both splits equal: no spread to measure the gap in
+    assert why["floor_method_mean_here"] == pytest.approx(0.9955)
+    assert why["setup_gap_points"] == pytest.approx(-0.15)
+    assert why["best_method"] == "self_training"
+    text = why["text"]
+    assert "0.20 points below the floor (99.70): 2.1 more wrong rows of 1050 per split" in text
+    assert "self-training SVC, scores 99.55 in this run against 99.70 in the README (-0.15 points)" in text
+    assert "best method in this run is self-training SVC (99.55)" in text
+    html_text = benchmark_report(result.to_dict()).render()
+    assert "Floors not met" in html_text and "2.1 more wrong rows" in html_text
+    met = _result_with({"mk_lapsvm": [0.999, 0.998]}).to_dict()["datasets"]["usps-1v7"]["target"]
+    assert met["met"] is True and "why" not in met
+    spread = _result_with({"mk_lapsvm": [0.994, 0.996]}).to_dict()["datasets"]["usps-1v7"]["target"]["why"]
+    assert spread["gap_in_standard_errors"] == pytest.approx(0.002 / 0.001)
+    assert "it is still the best" in spread["text"].lower()
 
 
 def test_a_failing_method_is_recorded_not_fatal(ssl_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,7 @@ Repeated CV results are summarised as mean ± sd (sample sd, ``ddof = 1``) over 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -297,6 +297,30 @@ def reliability_curve(
         ece += count / truth.size * abs(acc - conf)
         bins.append(ReliabilityBin(b / n_bins, (b + 1) / n_bins, count, conf, acc))
     return ece, tuple(bins)
+
+
+def pool_reliability(curves: Iterable[Iterable[Mapping[str, float]]]) -> tuple[float, list[dict[str, float]]]:
+    """(ECE, bins) of several reliability curves pooled, as if their rows had been one test set.
+
+    Each curve is a list of bins ``{"lower", "count", "confidence", "accuracy"}`` (a
+    :class:`ReliabilityBin` as a dictionary); bins with the same ``lower`` edge are merged with the
+    row-weighted mean confidence and accuracy, and the ECE of the pooled bins is returned with them.
+    """
+    totals: dict[float, list[float]] = {}
+    for curve in curves:
+        for b in curve:
+            total = totals.setdefault(round(float(b["lower"]), 6), [0.0, 0.0, 0.0])
+            total[0] += b["count"]
+            total[1] += b["count"] * b["confidence"]
+            total[2] += b["count"] * b["accuracy"]
+    bins = [
+        {"lower": lower, "count": int(n), "confidence": c / n, "accuracy": a / n}
+        for lower, (n, c, a) in sorted(totals.items())
+        if n > 0
+    ]
+    rows = sum(b["count"] for b in bins)
+    ece = sum(b["count"] / rows * abs(b["accuracy"] - b["confidence"]) for b in bins) if rows else 0.0
+    return ece, bins
 
 
 def evaluate(

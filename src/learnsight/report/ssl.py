@@ -23,7 +23,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from learnsight.report.evaluation import MISSING, Cell, fmt_stat, number, table
+from learnsight.models.evaluation import pool_reliability
+from learnsight.report.evaluation import MISSING, Cell, fmt_stat, number, reliability_figure, table
 from learnsight.report.html import HtmlReport, Section, figure_html
 
 _COLOURS = ("#486581", "#9fb3c8", "#f0b429", "#de911d", "#2f8132", "#c0392b", "#7b4fa0", "#0b6e99")
@@ -203,6 +204,64 @@ def _targets_table(result: Mapping[str, Any]) -> str:
     )
 
 
+def _why_html(result: Mapping[str, Any]) -> str:
+    """One paragraph per missed floor: the measured explanation of ``target.why``."""
+    items = []
+    for name, entry in _datasets(result).items():
+        target = entry.get("target")
+        why = target.get("why") if isinstance(target, Mapping) else None
+        if isinstance(why, Mapping) and why.get("text"):
+            title = html.escape(str(entry.get("title", name)))
+            items.append(f"<li><b>{title}</b>: {html.escape(str(why['text']))}</li>")
+    if not items:
+        return ""
+    return "<p>Why a floor is not met, from this run's own figures:</p><ul>" + "".join(items) + "</ul>"
+
+
+def _calibration_table(result: Mapping[str, Any]) -> str:
+    rows: list[list[Cell | str]] = []
+    for name, entry in _datasets(result).items():
+        methods = entry.get("methods") if isinstance(entry.get("methods"), Mapping) else {}
+        assert isinstance(methods, Mapping)
+        for method, stats in methods.items():
+            if not isinstance(stats, Mapping) or not isinstance(stats.get("brier"), Mapping):
+                continue
+            cells = []
+            for metric in ("brier", "ece"):
+                entry_m = stats[metric]
+                n = number(entry_m.get("n"))
+                text = fmt_stat(
+                    number(entry_m.get("mean")),
+                    number(entry_m.get("sd")),
+                    None if n is None else int(n),
+                    metric,
+                )
+                cells.append(Cell(text, numeric=True))
+            rows.append([str(entry.get("title", name)), _label(result, str(method)), *cells])
+    if not rows:
+        return ""
+    return table(["dataset", "method", "Brier", "ECE"], rows)
+
+
+def calibration_figure(result: Mapping[str, Any]) -> go.Figure | None:
+    """Reliability curves of every method with probabilities, bins pooled over datasets and splits
+    (row-weighted), with the pooled ECE in the legend; ``None`` when no method has probabilities."""
+    curves: dict[str, list[list[Mapping[str, float]]]] = {}
+    for entry in _datasets(result).values():
+        methods = entry.get("methods") if isinstance(entry.get("methods"), Mapping) else {}
+        assert isinstance(methods, Mapping)
+        for method, stats in methods.items():
+            bins = stats.get("reliability") if isinstance(stats, Mapping) else None
+            if isinstance(bins, list) and bins:
+                curves.setdefault(str(method), []).append(bins)
+    models = []
+    for method, method_curves in curves.items():
+        ece, pooled = pool_reliability(method_curves)
+        models.append({"name": _label(result, method), "reliability": pooled, "overall": {"ece": ece}})
+    fig: go.Figure | None = reliability_figure(models)
+    return fig
+
+
 def _results_table(result: Mapping[str, Any]) -> str:
     rows: list[list[Cell | str]] = []
     for name, entry in _datasets(result).items():
@@ -327,6 +386,9 @@ def benchmark_report(result: Mapping[str, Any]) -> HtmlReport:
             "Each dataset's README floor against the multi-kernel LapSVM (else the LapSVM).",
         )
     )
+    why = _why_html(result)
+    if why:
+        report.add(Section("Floors not met", why))
     report.add(
         Section(
             "Accuracy on the unlabelled rows (transductive)",
@@ -344,6 +406,26 @@ def benchmark_report(result: Mapping[str, Any]) -> HtmlReport:
     report.add(
         Section("All results", _results_table(result), "Mean ± sd over the splits; bold: best per dataset.")
     )
+    calibration = _calibration_table(result)
+    if calibration:
+        report.add(
+            Section(
+                "Calibration of predict_proba on held-out rows",
+                calibration,
+                "Brier score (mean squared error of the class probabilities, halved) and expected "
+                "calibration error (10 equal-width bins of the top-class probability); lower is better. "
+                "Mean ± sd over the splits.",
+            )
+        )
+        curves = calibration_figure(result)
+        if curves is not None:
+            report.add(
+                Section(
+                    "Reliability",
+                    figure_html(curves),
+                    "Held-out rows of every dataset and split pooled per bin; marker size: rows in the bin.",
+                )
+            )
     weights = kernel_weight_figure(result)
     if weights is not None:
         report.add(
