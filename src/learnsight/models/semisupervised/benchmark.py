@@ -28,7 +28,12 @@ Every method is fitted on the transductive set (labels of the unlabelled rows re
 and scored by its accuracy on the unlabelled rows (**transductive**, ``transduction_``) and on the
 held-out rows (**inductive**, ``predict``); a supervised method sees the labelled rows only.  Over
 the splits the report gives the mean, the sample standard deviation (``ddof = 1``), every split's
-value and the fit seconds.
+value and the fit seconds.  A method with ``predict_proba`` is also scored on the **calibration** of
+its probabilities on the held-out rows: the Brier score and the expected calibration error (10
+equal-width bins of the top-class probability, :func:`learnsight.models.evaluation.evaluate`), with
+the reliability bins pooled over the splits.  A missed floor comes with ``target.why``
+(:meth:`BenchmarkResult.why_not_met`): the gap in points, in wrong rows per split and in standard
+errors of the mean, and the floor's own method in the same run against its README figure.
 
 **Hyper-parameters** (:data:`HYPERPARAMETER_RULE`) are fixed before any data is read and are the
 same for every dataset and split; the only data-dependent quantities are widths computed from
