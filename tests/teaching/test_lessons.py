@@ -13,7 +13,13 @@ from learnsight.indicators.formulas.classroom import POSTURES
 from learnsight.store import DuckDBStore, open_store
 from learnsight.teaching.lesson_evaluation import LessonEvaluation, evaluate_lessons, spearman
 from learnsight.teaching.lesson_stats import FEATURES, lesson_statistics
-from learnsight.teaching.lessons import LessonConfig, SimulatedTerm, simulate_lessons, store_lessons
+from learnsight.teaching.lessons import (
+    LessonConfig,
+    SimulatedTerm,
+    expected_rating,
+    simulate_lessons,
+    store_lessons,
+)
 from learnsight.teaching.protocol import ProtocolError
 from learnsight.vision.observations import UNCERTAIN
 from learnsight.xapi import vocab as v
@@ -155,6 +161,26 @@ def test_non_finite_statistics_are_refused(
         name = term.lessons[2].lesson.lesson
         with pytest.raises(ProtocolError, match=f"lesson {name}, feature 'hand_raises_per_student': inf"):
             evaluate_lessons(store, term, model="lapsvm")
+
+
+def test_expected_rating_is_the_mean_of_the_rating_model() -> None:
+    rng = np.random.default_rng(3)
+    quality = np.array([-2.6, -1.2, -0.3, 0.0, 0.45, 1.1, 2.4])
+    draws = np.clip(np.rint(3.0 + quality[:, None] + rng.normal(0.0, 0.3, (7, 200_000))), 1, 5)
+    assert expected_rating(quality, 0.3) == pytest.approx(draws.mean(axis=1), abs=0.01)
+    assert expected_rating(quality, 0.0).tolist() == [1.0, 2.0, 3.0, 3.0, 3.0, 4.0, 5.0]
+
+
+def test_the_oracle_keeps_rated_lessons_and_reads_quality_elsewhere(evaluation: LessonEvaluation) -> None:
+    document = evaluation.to_dict()["oracle_result"]
+    assert document["max_deviation_pct"] == pytest.approx(evaluation.oracle_max_deviation_pct, abs=1e-3)
+    oracle = {str(g.instructor): g for g in evaluation.oracle_teachers}
+    for teacher in oracle.values():
+        lessons = [s for s in evaluation.lessons if s.teacher == teacher.instructor]
+        assert teacher.score_true == pytest.approx(np.mean([s.rating for s in lessons]))
+        # between the extremes of what a lesson can be given: never outside the rating scale
+        assert 1.0 <= teacher.score_predicted <= 5.0
+    assert evaluation.oracle_max_deviation_pct is not None
 
 
 def test_spearman_handles_ties_and_constants() -> None:

@@ -138,13 +138,20 @@ def add_lesson_sections(report: HtmlReport, evaluation: LessonEvaluation) -> Non
                 round(evaluation.baseline_accuracy_unrated, 3),
             ],
             ["max teacher deviation %", _num(m), _num(bm)],
+            [
+                "max teacher deviation % of the oracle (knows each lesson's latent quality)",
+                _num(evaluation.oracle_max_deviation_pct),
+                "-",
+            ],
             ["Spearman(teacher score, teacher quality)", round(evaluation.teacher_order_spearman, 3), "-"],
         ],
         note=f"{len(evaluation.lessons)} lessons ({evaluation.statements:,} was-observed and raised-hand "
         f"statements) stored, read back per lesson with one SQL query and the SPEC §2.5 formulas; the expert "
         f"rated {evaluation.rated} ({evaluation.expert_share:.0%} per rating level, at least one each). "
         f"Lesson score = the expert's rating where given, the predicted rating elsewhere; teacher score = "
-        f"the mean over the teacher's lessons, against the mean of all their planted ratings."
+        f"the mean over the teacher's lessons, against the mean of all their planted ratings. The oracle "
+        f"scores each unrated lesson by the mean rating of its latent quality: its deviation is what the "
+        f"expert's own noise leaves to a perfect reader of the lessons."
         + (
             f" Not scored: {len(evaluation.missing)} lesson(s) without statistics."
             if evaluation.missing

@@ -12,6 +12,12 @@ rank correlation of the scores with the latent quality and with the hidden ratin
 teacher's deviation from the mean of all the teacher's planted ratings (the protocol's
 ``deviation_pct``; every teacher is judged).  A supervised model on the rated lessons alone is the
 baseline.  Each score is explained by the behaviours that moved it (:mod:`learnsight.teaching.explain`).
+
+The **oracle** is the yardstick: the same scores with every unrated lesson given the mean rating of
+its latent quality (:func:`~learnsight.teaching.lessons.expected_rating`), which only the simulator
+knows.  Its deviation is what the expert's own noise and whole-number ratings leave even to a
+scorer that reads each lesson perfectly: with 10 lessons per teacher it is typically far above 5 %,
+so the within-5 % protocol can be judged on a lesson term only with enough lessons per teacher.
 """
 
 from __future__ import annotations
@@ -25,7 +31,13 @@ from learnsight import progress
 from learnsight.store import DuckDBStore
 from learnsight.teaching.explain import Contribution, surrogate
 from learnsight.teaching.lesson_stats import FEATURE_LABELS, FEATURES, lesson_statistics
-from learnsight.teaching.lessons import LessonConfig, SimulatedTerm, simulate_lessons, store_lessons
+from learnsight.teaching.lessons import (
+    LessonConfig,
+    SimulatedTerm,
+    expected_rating,
+    simulate_lessons,
+    store_lessons,
+)
 from learnsight.teaching.models import (
     BASELINES,
     DEFAULT_BASELINE,
@@ -87,6 +99,7 @@ class LessonEvaluation:
     lessons: list[LessonScore]
     teachers: list[GroupScore]
     baseline_teachers: list[GroupScore]
+    oracle_teachers: list[GroupScore]
     teacher_quality: dict[str, float]
     teacher_drivers: dict[str, list[Contribution]]
     spearman_quality: float
@@ -107,6 +120,10 @@ class LessonEvaluation:
     @property
     def baseline_max_deviation_pct(self) -> float | None:
         return max_deviation(self.baseline_teachers, 1)
+
+    @property
+    def oracle_max_deviation_pct(self) -> float | None:
+        return max_deviation(self.oracle_teachers, 1)
 
     @property
     def rated(self) -> int:
@@ -140,6 +157,11 @@ class LessonEvaluation:
             "teacher_order_spearman": round(self.teacher_order_spearman, 4),
             "surrogate_r2": round(self.surrogate_r2, 4),
             "kernel_weights": {k: round(v, 4) for k, v in self.kernel_weights.items() if v > 0},
+            "oracle_result": {
+                "description": "unrated lessons scored by the mean rating of their latent quality",
+                "groups": [g.to_dict() for g in self.oracle_teachers],
+                "max_deviation_pct": _round(self.oracle_max_deviation_pct),
+            },
             "baseline_result": {
                 "groups": [g.to_dict() for g in self.baseline_teachers],
                 "max_deviation_pct": _round(self.baseline_max_deviation_pct),
@@ -224,6 +246,9 @@ def evaluate_lessons(
         lessons=lesson_scores,
         teachers=groups,
         baseline_teachers=group_scores(teachers, courses, truth, base_scores),
+        oracle_teachers=group_scores(
+            teachers, courses, truth, np.where(mask, truth, expected_rating(quality, term.config.rating_sd))
+        ),
         teacher_quality=dict(term.teacher_quality),
         teacher_drivers={str(k): v for k, v in teacher_drivers.items()},
         spearman_quality=spearman(scores, quality),

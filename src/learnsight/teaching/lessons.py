@@ -105,6 +105,28 @@ class SimulatedTerm:
         return sum(len(lesson.statements) for lesson in self.lessons)
 
 
+def expected_rating(quality: FloatArray, rating_sd: float) -> FloatArray:
+    """The mean planted expert rating of lessons of latent quality ``quality``:
+    ``E[clip(round(3 + q + ε), 1, 5)]`` with ``ε ~ N(0, rating_sd)`` (the simulator's rating model),
+    ``Σ_r r · P(r)`` with ``P(r) = Φ((r + ½ − 3 − q)/σ) − Φ((r − ½ − 3 − q)/σ)``, the outer levels
+    taking the tails.  No scorer that sees the lesson but not the expert can do better on average: it
+    is the yardstick of the lesson evaluation (``oracle``).
+
+    >>> expected_rating(np.array([0.0, 5.0]), 0.3).round(3).tolist()
+    [3.0, 5.0]
+    """
+    from scipy.stats import norm  # type: ignore[import-untyped]
+
+    q = np.asarray(quality, dtype=np.float64)
+    edges = np.array([-np.inf, 1.5, 2.5, 3.5, 4.5, np.inf])
+    if rating_sd <= 0:
+        rounded: FloatArray = np.clip(np.rint(3.0 + q), 1, 5)
+        return rounded
+    cdf = norm.cdf((edges[:, None] - 3.0 - q[None, :]) / rating_sd)
+    out: FloatArray = (np.arange(1, 6)[:, None] * np.diff(cdf, axis=0)).sum(axis=0)
+    return out
+
+
 def teacher_name(t: int) -> str:
     return f"T{t + 1:02d}"
 
