@@ -172,6 +172,8 @@ def test_expected_rating_is_the_mean_of_the_rating_model() -> None:
 
 
 def test_the_oracle_keeps_rated_lessons_and_reads_quality_elsewhere(evaluation: LessonEvaluation) -> None:
+    assert evaluation.model == "laprls"  # the lesson default: the rating as a number
+    assert set(evaluation.to_dict()["model_settings"]) == {"alpha", "gamma_I"}
     document = evaluation.to_dict()["oracle_result"]
     assert document["max_deviation_pct"] == pytest.approx(evaluation.oracle_max_deviation_pct, abs=1e-3)
     oracle = {str(g.instructor): g for g in evaluation.oracle_teachers}

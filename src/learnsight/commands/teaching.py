@@ -21,7 +21,13 @@ from rich.table import Table
 
 from learnsight import progress
 from learnsight.commands.common import DbOption, JsonFlag, cli_store, console, err_console
-from learnsight.teaching.models import BASELINES, DEFAULT_BASELINE, DEFAULT_MODEL, SEMI_SUPERVISED
+from learnsight.teaching.models import (
+    BASELINES,
+    DEFAULT_BASELINE,
+    DEFAULT_LESSON_MODEL,
+    DEFAULT_MODEL,
+    SEMI_SUPERVISED,
+)
 
 teaching_app = typer.Typer(
     help="Teaching evaluation: score lessons and teachers from surveys and classroom video.",
@@ -95,7 +101,7 @@ def lessons(
         float, typer.Option("--expert-share", help="Share of lessons the expert rates (per rating level).")
     ] = 0.25,
     seed: SeedOption = 0,
-    model: ModelOption = DEFAULT_MODEL,
+    model: ModelOption = DEFAULT_LESSON_MODEL,
     baseline: BaselineOption = DEFAULT_BASELINE,
     db: DbOption = None,
     out: Annotated[

@@ -212,7 +212,7 @@ def evaluate_survey(
 
     arms: list[Arm] = []
     with progress.task(f"{model} on {survey.n:,} evaluations, {int(mask.sum())} labelled", total=2) as step:
-        fitted = transduce(model, z, levels, mask, seed=seed)
+        fitted = transduce(model, z, levels, mask, seed=seed, n_levels=label_design.levels)
         arms.append(
             _arm(fitted, "semi-supervised", levels, mask, truth, instructors, courses, label_design, min_n)
         )
@@ -226,7 +226,7 @@ def evaluate_survey(
         step(1)
 
     with progress.task("explaining group scores", total=len(arms[0].groups)) as step:
-        scores = level_values(fitted.levels, label_design)
+        scores = fitted.scores(label_design)
         sur = surrogate(x, scores, INPUTS, ITEM_LABELS)
         keys = np.array([f"{i}\x1f{c}" for i, c in zip(instructors, courses, strict=True)])
         explanations: dict[tuple[int | str, int | str], list[Contribution]] = {}
@@ -265,7 +265,7 @@ def _arm(
     min_n: int,
 ) -> Arm:
     hidden = ~mask
-    groups = group_scores(instructors, courses, truth, level_values(fitted.levels, design))
+    groups = group_scores(instructors, courses, truth, fitted.scores(design))
     return Arm(
         model=fitted.model,
         kind=kind,

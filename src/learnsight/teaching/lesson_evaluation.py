@@ -6,7 +6,8 @@ statements in the store → per-lesson statistics read back by one SQL query and
 (:mod:`learnsight.teaching.lesson_stats`) → the semi-supervised model, which sees every lesson's
 statistics and the expert's rating of ``expert_share`` of them (stratified by rating, at least
 one lesson of each rating, seeded) →
-a **lesson score** (the rating's value, 1–5: the expert's where given, the predicted one elsewhere)
+a **lesson score** (the rating's value, 1–5: the expert's where given, the predicted one elsewhere;
+the default model, ``laprls``, predicts it as a number, not a level: see :mod:`.models`)
 → a **teacher score** (the mean over the teacher's lessons).  The planted truth checks it: the
 rank correlation of the scores with the latent quality and with the hidden ratings, and each
 teacher's deviation from the mean of all the teacher's planted ratings (the protocol's
@@ -41,7 +42,7 @@ from learnsight.teaching.lessons import (
 from learnsight.teaching.models import (
     BASELINES,
     DEFAULT_BASELINE,
-    DEFAULT_MODEL,
+    DEFAULT_LESSON_MODEL,
     SEMI_SUPERVISED,
     check_model,
     supervise,
@@ -112,6 +113,7 @@ class LessonEvaluation:
     statements: int
     missing: dict[str, str]
     kernel_weights: dict[str, float]
+    model_settings: dict[str, float]
 
     @property
     def max_deviation_pct(self) -> float | None:
@@ -157,6 +159,7 @@ class LessonEvaluation:
             "teacher_order_spearman": round(self.teacher_order_spearman, 4),
             "surrogate_r2": round(self.surrogate_r2, 4),
             "kernel_weights": {k: round(v, 4) for k, v in self.kernel_weights.items() if v > 0},
+            "model_settings": self.model_settings,
             "oracle_result": {
                 "description": "unrated lessons scored by the mean rating of their latent quality",
                 "groups": [g.to_dict() for g in self.oracle_teachers],
@@ -181,7 +184,7 @@ def evaluate_lessons(
     *,
     expert_share: float = 0.25,
     seed: int = 0,
-    model: str = DEFAULT_MODEL,
+    model: str = DEFAULT_LESSON_MODEL,
     baseline: str = DEFAULT_BASELINE,
     top: int = 3,
 ) -> LessonEvaluation:
@@ -211,12 +214,12 @@ def evaluate_lessons(
     mask = labelled_split(levels, expert_share, seed, minimum=1)
     z = standardise(stats.x)
     with progress.task(f"{model} on {len(names)} lessons, {int(mask.sum())} rated", total=2) as step:
-        ours = transduce(model, z, levels, mask, seed=seed)
+        ours = transduce(model, z, levels, mask, seed=seed, n_levels=design.levels)
         step(1)
         base = supervise(baseline, z, levels, mask, seed=seed)
         step(1)
-    scores = level_values(ours.levels, design)
-    base_scores = level_values(base.levels, design)
+    scores = ours.scores(design)
+    base_scores = base.scores(design)
     teachers = [s.teacher for s in simulated]
     courses = [s.lesson.course.rsplit("/", 1)[-1] if s.lesson.course else "" for s in simulated]
     sur = surrogate(stats.x, scores, FEATURES, FEATURE_LABELS)
@@ -261,6 +264,7 @@ def evaluate_lessons(
         statements=term.statements,
         missing=stats.missing,
         kernel_weights=ours.kernel_weights,
+        model_settings=ours.settings,
     )
 
 
@@ -269,7 +273,7 @@ def run_lessons(
     config: LessonConfig | None = None,
     *,
     expert_share: float = 0.25,
-    model: str = DEFAULT_MODEL,
+    model: str = DEFAULT_LESSON_MODEL,
     baseline: str = DEFAULT_BASELINE,
 ) -> LessonEvaluation:
     """Simulate a term (``config``), store its statements in ``store`` and score it; the split uses
