@@ -229,3 +229,41 @@ def test_evaluate_identification_from_folders(faces_dir: Path, tmp_path: Path) -
     assert result["photo_ms"] > 0
     alone = evaluate_identification(roster_dir, None, tracks_per_person=1)
     assert alone["impostor_photos"] == 0 and math.isnan(alone["impostor_not_enrolled_rate"])
+
+
+def test_cli_identify_eval_on_the_enrolled_roster_and_folder(faces_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from learnsight.cli import app
+
+    roster_dir, others = tmp_path / "roster", tmp_path / "others"
+    for student in ("John_Salley", "John_Savage", "John_Shimkus"):
+        (roster_dir / student).mkdir(parents=True)
+        for photo in sorted((faces_dir / "roster" / student).glob("*.jpg"))[:3]:
+            shutil.copy(photo, roster_dir / student / photo.name)
+    others.mkdir()
+    for photo in sorted((faces_dir / "expressions" / "images").glob("A*.jpg"))[:2]:
+        shutil.copy(photo, others / photo.name)
+    db = tmp_path / "store.duckdb"
+    runner = CliRunner()
+    enrolled = runner.invoke(app, ["video", "enroll", str(roster_dir), "--roster", "r1", "--db", str(db)])
+    assert enrolled.exit_code == 0, enrolled.output
+    stored = runner.invoke(
+        app, ["video", "identify-eval", "--roster", "r1", "--db", str(db), "--impostors", str(others)]
+    )
+    assert stored.exit_code == 0, stored.output
+    from_store = json.loads(stored.output)
+    from_folder = json.loads(runner.invoke(app, ["video", "identify-eval", str(roster_dir)]).output)
+    assert from_store["roster"] == "r1" and from_store["store"] == str(db)
+    # the stored descriptions are the folder's: the same leave-one-out result
+    assert (from_store["roster_photos"], from_store["loo_probes"]) == (9, 9)
+    assert from_store["loo_accuracy"] == from_folder["loo_accuracy"]
+    assert from_store["impostor_not_enrolled_rate"] == 1.0
+    both = runner.invoke(app, ["video", "identify-eval", str(roster_dir), "--roster", "r1", "--db", str(db)])
+    assert both.exit_code != 0 and "not both" in str(both.exception)
+    missing = runner.invoke(app, ["video", "identify-eval", "--roster", "nope", "--db", str(db)])
+    assert missing.exit_code != 0 and "roster 'nope' not found" in str(missing.exception)
+    for command in (["expressions-eval", "--help"], ["train-behaviour", "--help"], ["synthetic", "--help"]):
+        assert "--db" in runner.invoke(app, ["video", *command]).output

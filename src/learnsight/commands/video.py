@@ -203,9 +203,20 @@ def erase(
     )
 
 
+NoStoreDbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Store file (DuckDB); accepted like every video command's, but this command reads and "
+        "writes no store.",
+    ),
+]
+
+
 @video_app.command("expressions-eval")
 def expressions_eval(
     labels_csv: Annotated[Path, typer.Argument(help="labels.csv with columns image,expression.")],
+    db: NoStoreDbOption = None,
 ) -> None:
     """The expression model on a labelled folder; prints one JSON object (n, accuracy, state_accuracy,
     state_balanced_accuracy, ...)."""
@@ -216,15 +227,32 @@ def expressions_eval(
 
 @video_app.command("identify-eval")
 def identify_eval(
-    roster_dir: Annotated[Path, typer.Argument(help="A roster folder (one sub-folder per person).")],
+    roster_dir: Annotated[
+        Path | None,
+        typer.Argument(help="A roster folder (one sub-folder per person); or use --roster."),
+    ] = None,
     impostors: Annotated[
         Path | None,
         typer.Option("--impostors", help="Photos of people NOT enrolled (a folder, searched recursively)."),
     ] = None,
+    roster: Annotated[
+        str | None,
+        typer.Option("--roster", help="Evaluate this roster as enrolled in the store (--db), not a folder."),
+    ] = None,
+    db: DbOption = None,
 ) -> None:
-    """Leave-one-out identification over a roster folder; prints one JSON object."""
-    from learnsight.vision.identify import evaluate_identification
+    """Leave-one-out identification over a roster folder, or over a roster enrolled in the store
+    (``--roster NAME --db FILE``: its stored descriptions); prints one JSON object."""
+    from learnsight.vision.identify import evaluate_enrolled, evaluate_identification
 
+    if (roster_dir is None) == (roster is None):
+        raise LearnsightError(
+            "identify-eval: give a roster folder or --roster NAME (enrolled in --db), not both"
+        )
+    if roster is not None:
+        print(json.dumps(_jsonable(evaluate_enrolled(_db(db), roster, impostors))))
+        return
+    assert roster_dir is not None
     print(json.dumps(_jsonable(evaluate_identification(roster_dir, impostors))))
 
 
@@ -235,6 +263,7 @@ def train_behaviour(
     model: Annotated[str, typer.Option("--model", help="svm (clip statistics) or cnn3d.")] = "svm",
     rate: Annotated[float, typer.Option("--rate", help="Keypoint readings per second.")] = 2.0,
     clip: Annotated[float, typer.Option("--clip", help="Seconds per training clip.")] = 4.0,
+    db: NoStoreDbOption = None,
 ) -> None:
     """Train the posture classifier from annotated clips; prints one JSON report (clips per
     behaviour, cross-validated accuracy) and writes the model to OUT."""
@@ -267,6 +296,7 @@ def synthetic(
         Path | None,
         typer.Option("--enroll-dir", help="Also write the roster photos NOT shown in the video here."),
     ] = None,
+    db: NoStoreDbOption = None,
 ) -> None:
     """Render a test lesson from the shared face photographs (roster students + other people)."""
     from learnsight.settings import dataset_path

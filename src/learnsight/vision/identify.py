@@ -448,7 +448,7 @@ class EvaluationSet:
 
 
 def describe_evaluation_set(
-    roster_dir: Path | str,
+    roster_dir: Path | str | None,
     impostor_dir: Path | str | None,
     *,
     impostor_split: Literal["tuning", "evaluation", "all"] = "all",
@@ -456,7 +456,8 @@ def describe_evaluation_set(
     scales: Sequence[float] = (1.0,),
 ) -> EvaluationSet:
     """Describe a roster folder (one sub-folder per person) and photos of other people (``None``:
-    none), each at every probe scale of ``scales`` (see :func:`describe_scaled`).
+    none), each at every probe scale of ``scales`` (see :func:`describe_scaled`); ``roster_dir=None``
+    describes the impostors only (the roster is then empty).
 
     Impostor photos are every ``.jpg``/``.jpeg``/``.png`` under ``impostor_dir``; the person is read
     from an LFW-style name (``First_Last_0001.jpg``, :func:`person_of`), which also decides the half
@@ -464,9 +465,8 @@ def describe_evaluation_set(
     ``"evaluation"`` half, the defaults were chosen on the ``"tuning"`` one); at most
     ``max_impostors`` photos, evenly spread over the sorted names.  ``photo_ms`` is the mean time to
     read, detect and describe one photo at all scales."""
-    roster_dir = Path(roster_dir)
     scales = tuple(dict.fromkeys((1.0, *scales)))
-    folders, _ = student_folders(roster_dir)
+    folders = student_folders(Path(roster_dir))[0] if roster_dir is not None else []
     if impostor_dir is not None and not Path(impostor_dir).is_dir():
         raise RosterError(f"{impostor_dir}: impostor folder not found")
     found = Path(impostor_dir).rglob("*") if impostor_dir is not None else iter(())
@@ -508,7 +508,7 @@ def describe_evaluation_set(
                 if d is not None:
                     impostors[s].append((person_of(path), d))
     elapsed = time.perf_counter() - started
-    roster = Roster.from_descriptions(roster_dir.name, gallery)
+    roster = Roster.from_descriptions(Path(roster_dir).name if roster_dir is not None else "", gallery)
     # in the roster's order: by student, then each student's photos in file order
     probes = {s: [d for student in roster.students for d in probes_of[student][s]] for s in scales}
     return EvaluationSet(
@@ -545,6 +545,25 @@ def evaluate_identification(
     )
     return result | {
         "roster_skipped": data.roster_skipped,
+        "impostor_skipped": data.impostor_skipped,
+        "photo_ms": data.photo_ms,
+    }
+
+
+def evaluate_enrolled(
+    db: Path, roster_name: str, impostor_dir: Path | str | None = None, **options: Any
+) -> dict[str, Any]:
+    """:func:`evaluate_descriptions` on the roster ``roster_name`` as enrolled in the store ``db``
+    (its stored, decrypted descriptions: the same leave-one-out as on a folder, without the photos),
+    with photos of people not enrolled from ``impostor_dir``."""
+    from learnsight.vision.roster import load_roster
+
+    roster = load_roster(db, roster_name)
+    data = describe_evaluation_set(None, impostor_dir)
+    result = evaluate_descriptions(roster, data.impostors[1.0], **options)
+    return result | {
+        "roster": roster_name,
+        "store": str(db),
         "impostor_skipped": data.impostor_skipped,
         "photo_ms": data.photo_ms,
     }
