@@ -3,7 +3,8 @@
 Semi-supervised (they see every row and the revealed labels, ``-1`` elsewhere):
 
 * ``mklapsvm`` — :class:`~learnsight.models.semisupervised.MultiKernelLapSVM` with its recommended
-  settings (SPEC §6: several base kernels deformed by several graphs, weights learned); the default;
+  settings (SPEC §6: several base kernels deformed by several graphs, weights learned); the default
+  of the survey path;
 * ``lapsvm`` — :class:`~learnsight.models.semisupervised.LapSVM` (one kernel, one graph);
 * ``label-spreading`` — :class:`sklearn.semi_supervised.LabelSpreading` (RBF graph), a reference;
 * ``laprls`` — :class:`~learnsight.models.semisupervised.LapRLS`, a semi-supervised *regressor* of
