@@ -176,13 +176,19 @@ def test_the_oracle_keeps_rated_lessons_and_reads_quality_elsewhere(evaluation: 
     assert set(evaluation.to_dict()["model_settings"]) == {"alpha", "gamma_I"}
     document = evaluation.to_dict()["oracle_result"]
     assert document["max_deviation_pct"] == pytest.approx(evaluation.oracle_max_deviation_pct, abs=1e-3)
-    oracle = {str(g.instructor): g for g in evaluation.oracle_teachers}
-    for teacher in oracle.values():
+    rating_sd = CONFIG.rating_sd
+    for teacher in evaluation.oracle_teachers:
         lessons = [s for s in evaluation.lessons if s.teacher == teacher.instructor]
         assert teacher.score_true == pytest.approx(np.mean([s.rating for s in lessons]))
-        # between the extremes of what a lesson can be given: never outside the rating scale
-        assert 1.0 <= teacher.score_predicted <= 5.0
-    assert evaluation.oracle_max_deviation_pct is not None
+        # rated lessons keep the expert's rating; the others get the mean rating of their quality
+        expected = [
+            s.rating if s.rated else float(expected_rating(np.array([s.quality]), rating_sd)[0])
+            for s in lessons
+        ]
+        assert teacher.score_predicted == pytest.approx(np.mean(expected), abs=1e-3)
+    assert evaluation.oracle_max_deviation_pct == pytest.approx(
+        max(g.deviation_pct for g in evaluation.oracle_teachers)
+    )
 
 
 def test_spearman_handles_ties_and_constants() -> None:

@@ -212,15 +212,21 @@ def test_evaluate_descriptions_reports_every_figure(
     assert result["track_fused_accuracy"] >= 0.8
 
 
-def test_evaluate_identification_from_folders(faces_dir: Path, tmp_path: Path) -> None:
+def small_roster(faces_dir: Path, tmp_path: Path, impostors: int) -> tuple[Path, Path]:
+    """A roster folder of 3 real students × 3 photos and a folder of ``impostors`` other people."""
     roster_dir, others = tmp_path / "roster", tmp_path / "others"
     for student in ("John_Salley", "John_Savage", "John_Shimkus"):
         (roster_dir / student).mkdir(parents=True)
         for photo in sorted((faces_dir / "roster" / student).glob("*.jpg"))[:3]:
             shutil.copy(photo, roster_dir / student / photo.name)
     others.mkdir()
-    for photo in sorted((faces_dir / "expressions" / "images").glob("A*.jpg"))[:3]:
+    for photo in sorted((faces_dir / "expressions" / "images").glob("A*.jpg"))[:impostors]:
         shutil.copy(photo, others / photo.name)
+    return roster_dir, others
+
+
+def test_evaluate_identification_from_folders(faces_dir: Path, tmp_path: Path) -> None:
+    roster_dir, others = small_roster(faces_dir, tmp_path, 3)
     result = evaluate_identification(roster_dir, others, tracks_per_person=1)
     assert (result["roster_students"], result["roster_photos"], result["loo_probes"]) == (3, 9, 9)
     assert result["loo_accuracy"] >= 8 / 9
@@ -238,14 +244,7 @@ def test_cli_identify_eval_on_the_enrolled_roster_and_folder(faces_dir: Path, tm
 
     from learnsight.cli import app
 
-    roster_dir, others = tmp_path / "roster", tmp_path / "others"
-    for student in ("John_Salley", "John_Savage", "John_Shimkus"):
-        (roster_dir / student).mkdir(parents=True)
-        for photo in sorted((faces_dir / "roster" / student).glob("*.jpg"))[:3]:
-            shutil.copy(photo, roster_dir / student / photo.name)
-    others.mkdir()
-    for photo in sorted((faces_dir / "expressions" / "images").glob("A*.jpg"))[:2]:
-        shutil.copy(photo, others / photo.name)
+    roster_dir, others = small_roster(faces_dir, tmp_path, 2)
     db = tmp_path / "store.duckdb"
     runner = CliRunner()
     enrolled = runner.invoke(app, ["video", "enroll", str(roster_dir), "--roster", "r1", "--db", str(db)])

@@ -389,8 +389,8 @@ class Run:
     ece: float | None = None
     """Expected calibration error (10 bins) of ``predict_proba`` on the held-out rows."""
     reliability: list[dict[str, float]] | None = None
-    """The non-empty reliability bins behind :attr:`ece` (``lower``, ``count``, ``confidence``,
-    ``accuracy``), pooled over the splits in the report."""
+    """The non-empty reliability bins behind :attr:`ece` (:class:`~learnsight.models.evaluation.
+    ReliabilityBin` as dictionaries), pooled over the splits in the report."""
 
 
 def run_one(problem: Problem, split: Split, method: str, index: int = 0) -> Run:
@@ -454,10 +454,7 @@ def _calibration(run: Run, estimator: Any, x_test: FloatArray, y_test: IntArray,
         return
     metrics = evaluate(y_test, predicted, proba, labels=labels)
     run.brier, run.ece = metrics.brier, metrics.ece
-    run.reliability = [
-        {"lower": b.lower, "count": b.count, "confidence": b.confidence, "accuracy": b.accuracy}
-        for b in metrics.reliability or ()
-    ]
+    run.reliability = [asdict(b) for b in metrics.reliability or ()]
 
 
 # --------------------------------------------------------------------------------------------------
