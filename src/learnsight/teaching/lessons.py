@@ -105,6 +105,13 @@ class SimulatedTerm:
         return sum(len(lesson.statements) for lesson in self.lessons)
 
 
+def rating_of(judged: FloatArray) -> FloatArray:
+    """The expert's whole-number rating of a lesson judged at ``judged`` (quality plus the expert's
+    noise): ``clip(round(3 + judged), 1, 5)``, the one place the rating scale is defined."""
+    out: FloatArray = np.clip(np.rint(3.0 + np.asarray(judged, dtype=np.float64)), 1, 5)
+    return out
+
+
 def expected_rating(quality: FloatArray, rating_sd: float) -> FloatArray:
     """The mean planted expert rating of lessons of latent quality ``quality``:
     ``E[clip(round(3 + q + ε), 1, 5)]`` with ``ε ~ N(0, rating_sd)`` (the simulator's rating model),
@@ -120,8 +127,7 @@ def expected_rating(quality: FloatArray, rating_sd: float) -> FloatArray:
     q = np.asarray(quality, dtype=np.float64)
     edges = np.array([-np.inf, 1.5, 2.5, 3.5, 4.5, np.inf])
     if rating_sd <= 0:
-        rounded: FloatArray = np.clip(np.rint(3.0 + q), 1, 5)
-        return rounded
+        return rating_of(q)
     cdf = norm.cdf((edges[:, None] - 3.0 - q[None, :]) / rating_sd)
     out: FloatArray = (np.arange(1, 6)[:, None] * np.diff(cdf, axis=0)).sum(axis=0)
     return out
@@ -146,7 +152,7 @@ def simulate_lessons(config: LessonConfig | None = None) -> SimulatedTerm:
             for k in range(config.lessons_per_teacher):
                 name = f"{teacher}-L{k + 1:02d}"
                 quality = float(tau[t] + rng.normal(0.0, config.lesson_sd))
-                rating = int(np.clip(np.rint(3.0 + quality + rng.normal(0.0, config.rating_sd)), 1, 5))
+                rating = int(rating_of(np.asarray(quality + rng.normal(0.0, config.rating_sd))))
                 lesson = obs.Lesson(
                     lesson=name,
                     camera="front",
